@@ -1,0 +1,59 @@
+/* record.h: the common response record that every input fills.
+ *
+ * Both inputs (pcap, dnstap) normalize what they see into a struct rec and
+ * hand it to the output stage with out_submit(). A record BORROWS its byte
+ * fields: msg, query_zone and identity point into the input's own buffer
+ * (a pcap packet, a Frame Streams frame) and are valid only for the
+ * duration of the call that receives the record. Whoever must keep them
+ * longer copies them; the output stage copies the DNS message exactly once,
+ * straight into its queue as an encoded DNSXFR01 message. */
+#ifndef TAPXFR_RECORD_H
+#define TAPXFR_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rec_source {
+    REC_SRC_PCAP = 1,
+    REC_SRC_DNSTAP = 2,
+};
+
+enum rec_transport {
+    REC_TR_UDP = 1,
+    REC_TR_TCP = 2,
+    REC_TR_OTHER = 3,
+};
+
+/* An IPv4 or IPv6 endpoint. family is 4, 6, or 0 when unknown. */
+struct rec_addr {
+    uint8_t family;
+    uint8_t addr[16]; /* IPv4 in the first 4 bytes, network order */
+    uint16_t port;    /* host order */
+};
+
+struct rec {
+    enum rec_source source;
+    enum rec_transport transport;
+    int64_t ts_sec; /* capture or response time, 0 when unknown */
+    int32_t ts_nsec;
+    struct rec_addr responder; /* the server that sent the response */
+    struct rec_addr client;    /* never forwarded (privacy) */
+
+    const uint8_t *msg; /* the DNS message as received, borrowed */
+    size_t msg_len;
+
+    /* dnstap only; zero / NULL for pcap. */
+    int dt_type; /* Dnstap Message.Type value, 0 when not dnstap */
+    const uint8_t *query_zone; /* wire-format name, borrowed */
+    size_t query_zone_len;
+    const uint8_t *identity; /* borrowed */
+    size_t identity_len;
+};
+
+/* Formats an address as text ("192.0.2.1", "2001:db8::1") into buf.
+ * Returns buf. Never fails: an unknown family prints "?". */
+const char *rec_addr_str(const struct rec_addr *a, char *buf, size_t size);
+
+#define REC_ADDR_STRLEN 48
+
+#endif
