@@ -1,0 +1,289 @@
+#include "config.h"
+
+#include "cli.h"
+#include "netaddr.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+static const char usage_text[] =
+    "Usage: tapxfr [OPTIONS] HOST PORT\n"
+    "       tapxfr -T [-A] [-D] [-t] < RAW-IP-PACKET\n"
+    "Forward DNS responses seen by libpcap to a passive DNS collector (DNSXFR01).\n"
+    "\n"
+    "Filters (as dnslogger-forward):\n"
+    "  -A                     forward authoritative answers only (AA set)\n"
+    "  -D                     drop responses with no answer records unless TC is set\n"
+    "      --max-size N       drop DNS messages longer than N bytes (default 4096)\n"
+    "Inputs:\n"
+    "  -i IF                  capture live on interface IF (repeatable; 'any' works)\n"
+    "  -r FILE                read a pcap file (repeatable; '-' is standard input)\n"
+    "  -f BPF                 capture filter (default: UDP port 53, also in VLAN tags)\n"
+    "      --pcap-buffer SIZE kernel capture buffer for -i (default 8M)\n"
+    "Output:\n"
+    "  HOST PORT              the collector (name, IPv4 or IPv6 address)\n"
+    "  -t                     send over TCP (banner line, then length-prefixed)\n"
+    "  -b ADDR                bind the sending socket to source address ADDR\n"
+    "      --queue-size SIZE  queue bound in bytes (k/M/G suffix; default 8M)\n"
+    "      --queue-messages N queue bound in messages (default 65536)\n"
+    "      --flush-timeout S  on SIGTERM, wait at most S seconds for the queue (default 5)\n"
+    "      --banner-timeout S wait at most S seconds for a TCP banner (default 10)\n"
+    "Operation:\n"
+    "  -L SECS                log statistics every SECS seconds (0: never)\n"
+    "  -v                     verbose: debug messages\n"
+    "      --syslog           log to syslog (LOG_DAEMON) instead of standard error\n"
+    "  -T                     test mode: forward one raw IP packet from standard input\n"
+    "                         to a built-in collector and print what it received\n"
+    "                         (implies --max-size 512)\n"
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT flush and exit, SIGUSR1 logs statistics.\n";
+
+enum {
+    OPT_MAX_SIZE = 256,
+    OPT_QUEUE_SIZE,
+    OPT_QUEUE_MSGS,
+    OPT_FLUSH,
+    OPT_BANNER,
+    OPT_SYSLOG,
+    OPT_PCAP_BUFFER,
+};
+
+static const struct option long_opts[] = {
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+    {"queue-messages", required_argument, NULL, OPT_QUEUE_MSGS},
+    {"flush-timeout", required_argument, NULL, OPT_FLUSH},
+    {"banner-timeout", required_argument, NULL, OPT_BANNER},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"pcap-buffer", required_argument, NULL, OPT_PCAP_BUFFER},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static enum cli_result fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static enum cli_result fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("tapxfr: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see tapxfr --help)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: return -1;
+    }
+    if (*end || v > (SIZE_MAX >> shift))
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+/* A filter that does not compile is a command-line error, found before
+ * any device is opened. Ethernet is the most permissive link type for
+ * compiling; a filter valid there but not on a device's link type is
+ * reported when that device is opened. */
+static int filter_compiles(const char *filter, char *err, size_t errlen)
+{
+    struct bpf_program prog;
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    int rc;
+
+    if (!p) {
+        snprintf(err, errlen, "cannot check the filter");
+        return -1;
+    }
+    rc = pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+    if (rc == 0)
+        pcap_freecode(&prog);
+    else
+        snprintf(err, errlen, "%s", pcap_geterr(p));
+    pcap_close(p);
+    return rc == 0 ? 0 : -1;
+}
+
+static void defaults(struct cli *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_size = 0; /* set after parsing: depends on -T */
+    c->proto = CLI_UDP;
+    c->queue_bytes = CLI_DEFAULT_QUEUE_BYTES;
+    c->queue_msgs = CLI_DEFAULT_QUEUE_MSGS;
+    c->flush_secs = CLI_DEFAULT_FLUSH_SECS;
+    c->banner_secs = CLI_DEFAULT_BANNER_SECS;
+    c->pcap_buffer = 8u << 20;
+}
+
+enum cli_result cli_parse(struct cli *c, int argc, char **argv)
+{
+    unsigned long v;
+    size_t sz;
+    char err[PCAP_ERRBUF_SIZE + 64];
+    int opt;
+
+    defaults(c);
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":ADtTvi:r:f:L:b:hV", long_opts,
+                              NULL)) != -1) {
+        switch (opt) {
+        case 'A': c->auth_only = 1; break;
+        case 'D': c->drop_no_answer = 1; break;
+        case 't': c->proto = CLI_TCP; break;
+        case 'T': c->test_mode = 1; break;
+        case 'v': c->verbose = 1; break;
+        case 'i':
+            if (c->n_ifaces == CLI_MAX_INPUTS)
+                return fail("too many -i interfaces (at most %d)", CLI_MAX_INPUTS);
+            if (!*optarg)
+                return fail("-i needs an interface name");
+            c->ifaces[c->n_ifaces++] = optarg;
+            break;
+        case 'r':
+            if (c->n_files == CLI_MAX_INPUTS)
+                return fail("too many -r files (at most %d)", CLI_MAX_INPUTS);
+            if (!*optarg)
+                return fail("-r needs a file name");
+            c->files[c->n_files++] = optarg;
+            break;
+        case 'f':
+            /* The 2004 program ignored an empty -f: keep the default. */
+            c->filter = *optarg ? optarg : NULL;
+            break;
+        case 'L':
+            if (parse_uint(optarg, 86400 * 366, &v) < 0)
+                return fail("invalid -L interval '%s': seconds expected", optarg);
+            c->stats_secs = (unsigned)v;
+            break;
+        case 'b':
+            if (netaddr_parse(optarg, 0, &c->bind_addr, &c->bind_len) < 0)
+                return fail("invalid -b address '%s': an IPv4 or IPv6 address expected",
+                            optarg);
+            c->bind = optarg;
+            break;
+        case OPT_MAX_SIZE:
+            if (parse_uint(optarg, 65535 - 12, &v) < 0 || v < 12)
+                return fail("invalid --max-size '%s': 12 to 65523 expected", optarg);
+            c->max_size = v;
+            break;
+        case OPT_QUEUE_SIZE:
+            if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > ((size_t)1 << 34))
+                return fail("invalid --queue-size '%s': 64k to 16G expected", optarg);
+            c->queue_bytes = sz;
+            break;
+        case OPT_QUEUE_MSGS:
+            if (parse_uint(optarg, 1ul << 30, &v) < 0 || v < 1)
+                return fail("invalid --queue-messages '%s': a positive count expected",
+                            optarg);
+            c->queue_msgs = v;
+            break;
+        case OPT_FLUSH:
+            if (parse_uint(optarg, 3600, &v) < 0)
+                return fail("invalid --flush-timeout '%s': 0 to 3600 seconds expected",
+                            optarg);
+            c->flush_secs = (unsigned)v;
+            break;
+        case OPT_BANNER:
+            if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
+                return fail("invalid --banner-timeout '%s': 1 to 3600 seconds expected",
+                            optarg);
+            c->banner_secs = (unsigned)v;
+            break;
+        case OPT_PCAP_BUFFER:
+            if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > (1u << 31))
+                return fail("invalid --pcap-buffer '%s': 64k to 2G expected", optarg);
+            c->pcap_buffer = sz;
+            break;
+        case OPT_SYSLOG: c->use_syslog = 1; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        case 'V':
+            printf("tapxfr %s\n", PACKAGE_VERSION);
+            return CLI_EXIT_OK;
+        case ':':
+            if (optopt)
+                return fail("option -%c needs an argument", optopt);
+            return fail("option %s needs an argument", argv[optind - 1]);
+        default:
+            if (optopt)
+                return fail("unknown option -%c", optopt);
+            return fail("unknown option %s", argv[optind - 1]);
+        }
+    }
+
+    if (c->max_size == 0)
+        c->max_size = c->test_mode ? CLI_COMPAT_MAX_SIZE : CLI_DEFAULT_MAX_SIZE;
+
+    if (c->test_mode) {
+        /* HOST PORT are accepted and ignored: -T always forwards to its own
+         * collector on loopback. */
+        if (argc - optind != 0 && argc - optind != 2)
+            return fail("-T takes no HOST PORT");
+        if (c->n_ifaces || c->n_files)
+            return fail("-T reads one packet from standard input; -i and -r do not apply");
+    } else {
+        if (argc - optind != 2)
+            return fail(argc - optind < 2 ? "missing HOST PORT"
+                                          : "too many arguments after HOST PORT");
+        c->host = argv[optind];
+        c->port = argv[optind + 1];
+        if (!*c->host)
+            return fail("empty HOST");
+        if (netaddr_port(c->port) <= 0)
+            return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
+        if (c->n_ifaces == 0 && c->n_files == 0)
+            c->ifaces[c->n_ifaces++] = NULL; /* libpcap's default device */
+    }
+    if (c->filter && filter_compiles(c->filter, err, sizeof(err)) < 0)
+        return fail("invalid filter '%s': %s", c->filter, err);
+    if (c->queue_bytes < 4 * (c->max_size + 14))
+        return fail("--queue-size %zu is too small for --max-size %zu", c->queue_bytes,
+                    c->max_size);
+    return CLI_RUN;
+}

@@ -1,0 +1,73 @@
+/* cli.h: tapxfr's command line and the configuration it yields.
+ *
+ * The command line accepts the 2004 dnslogger-forward's form
+ *   tapxfr [-A] [-D] [-t] [-T] [-v] [-i IF] [-f BPF] [-L SECS] [-b ADDR] HOST PORT
+ * and extends it with long options. cli_parse() validates everything that
+ * can be validated without opening a device or a socket, so a bad command
+ * line fails with one clear line and exit status 2 before anything starts. */
+#ifndef TAPXFR_CLI_H
+#define TAPXFR_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CLI_MAX_INPUTS 64
+#define CLI_DEFAULT_MAX_SIZE 4096
+#define CLI_COMPAT_MAX_SIZE 512
+#define CLI_DEFAULT_QUEUE_BYTES (8u << 20)
+#define CLI_DEFAULT_QUEUE_MSGS 65536
+#define CLI_DEFAULT_FLUSH_SECS 5
+#define CLI_DEFAULT_BANNER_SECS 10
+
+enum cli_proto { CLI_UDP = 0, CLI_TCP = 1 };
+
+struct cli {
+    /* filters (2004 options) */
+    int auth_only;      /* -A */
+    int drop_no_answer; /* -D */
+    size_t max_size;    /* --max-size, -T: 512 */
+    int test_mode;      /* -T */
+    int verbose;        /* -v */
+
+    /* inputs */
+    const char *ifaces[CLI_MAX_INPUTS]; /* -i, repeatable */
+    int n_ifaces;
+    const char *files[CLI_MAX_INPUTS]; /* -r, repeatable; "-" is stdin */
+    int n_files;
+    const char *filter; /* -f, NULL: the default per link type */
+    size_t pcap_buffer; /* --pcap-buffer, kernel capture buffer bytes */
+
+    /* output */
+    enum cli_proto proto; /* -t */
+    const char *host;     /* HOST */
+    const char *port;     /* PORT */
+    const char *bind;     /* -b ADDR */
+    struct sockaddr_storage bind_addr;
+    socklen_t bind_len;
+    size_t queue_bytes; /* --queue-size */
+    size_t queue_msgs;  /* --queue-messages */
+    unsigned flush_secs;  /* --flush-timeout */
+    unsigned banner_secs; /* --banner-timeout */
+
+    /* operations */
+    unsigned stats_secs; /* -L */
+    int use_syslog;      /* --syslog */
+};
+
+/* What cli_parse() asks the caller to do. */
+enum cli_result {
+    CLI_RUN = 0,
+    CLI_EXIT_OK = 1,   /* --help or --version was printed */
+    CLI_EXIT_USAGE = 2 /* an error line was printed to stderr */
+};
+
+/* Parses argv into *c (which it initializes with the defaults). Prints
+ * --help / --version to stdout, and errors as one line to stderr. */
+enum cli_result cli_parse(struct cli *c, int argc, char **argv);
+
+/* Parses a size with an optional k/K, m/M or g/G suffix (powers of 1024).
+ * Returns 0 and sets *out, or -1. */
+int cli_size(const char *s, size_t *out);
+
+#endif

@@ -10,12 +10,14 @@
 static const char *log_prog = PACKAGE;
 static int log_syslog;
 static int log_debug_on;
+static int log_quiet;
 
-void log_init(const char *prog, int use_syslog, int verbose)
+void log_init(const char *prog, int use_syslog, int verbose, int quiet)
 {
     log_prog = prog;
     log_syslog = use_syslog;
     log_debug_on = verbose;
+    log_quiet = quiet;
     if (use_syslog)
         openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -58,6 +60,12 @@ static void vlog(int pri, const char *tag, const char *fmt, va_list ap,
         va_end(ap);                                                        \
     } while (0)
 
+void log_trace(const char *fmt, ...)
+{
+    if (log_debug_on > 1)
+        LOG_BODY(LOG_DEBUG, "debug: ", NULL);
+}
+
 void log_debug(const char *fmt, ...)
 {
     if (log_debug_on)
@@ -66,12 +74,14 @@ void log_debug(const char *fmt, ...)
 
 void log_info(const char *fmt, ...)
 {
-    LOG_BODY(LOG_INFO, "", NULL);
+    if (!log_quiet)
+        LOG_BODY(LOG_INFO, "", NULL);
 }
 
 void log_notice(const char *fmt, ...)
 {
-    LOG_BODY(LOG_NOTICE, "", NULL);
+    if (!log_quiet)
+        LOG_BODY(LOG_NOTICE, "", NULL);
 }
 
 void log_warnx(const char *fmt, ...)

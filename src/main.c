@@ -1,1 +1,255 @@
-int main(void){return 0;}
+/* tapxfr: forward DNS responses from pcap (and dnstap) to DNSXFR01
+ * collectors. main() parses the command line, opens every input and the
+ * output stage on one libuv loop, runs it, and tears down in order:
+ * inputs stop, the queues flush (with a deadline on signals), every handle
+ * closes, and the loop must close cleanly. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "input/pcapin.h"
+#include "log.h"
+#include "output/out.h"
+#include "stats.h"
+#include "testmode.h"
+
+struct app {
+    uv_loop_t loop;
+    struct cli cli;
+    struct stats stats;
+    struct out out;
+    struct pcapin *inputs;
+    int n_inputs;
+    int files_left; /* file inputs not yet at end of file */
+    uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_timer_t stats_timer;
+    struct testmode test;
+    int stopping;
+    int open_handles;
+    int exit_code;
+};
+
+static void log_stats(struct app *a, const char *what)
+{
+    const struct stats_out *outs[OUT_MAX_COLLECTORS];
+    char line[2048];
+
+    for (int i = 0; i < a->n_inputs; i++)
+        pcapin_update_stats(&a->inputs[i]);
+    for (int i = 0; i < a->out.n_colls; i++)
+        outs[i] = out_coll_stats(&a->out, i);
+    stats_format(line, sizeof(line), &a->stats, outs, (size_t)a->out.n_colls);
+    log_info("%s: %s", what, line);
+    if (a->out.n_colls > 1) {
+        for (int i = 0; i < a->out.n_colls; i++) {
+            stats_format_out(line, sizeof(line), outs[i]);
+            log_info("%s: %s: %s", what, out_coll_name(&a->out, i), line);
+        }
+    }
+}
+
+static void release(struct app *a)
+{
+    a->open_handles--;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void on_out_closed(struct out *o)
+{
+    struct app *a = o->on_space_arg;
+
+    release(a);
+}
+
+static void close_all(struct app *a)
+{
+    log_stats(a, "stats");
+    uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_usr1, on_handle_closed);
+    uv_close((uv_handle_t *)&a->stats_timer, on_handle_closed);
+    out_close(&a->out, on_out_closed);
+}
+
+static void on_flushed(struct out *o)
+{
+    close_all(o->on_space_arg);
+}
+
+static void on_input_closed(struct pcapin *in)
+{
+    release(in->data);
+}
+
+/* Stops reading and flushes: with a deadline when a signal asked for it,
+ * without one when the inputs simply ended (every record is delivered). */
+static void app_stop(struct app *a, int deadline)
+{
+    uint64_t ms = deadline ? (uint64_t)a->cli.flush_secs * 1000 : 0;
+
+    if (deadline && ms == 0)
+        ms = 1; /* --flush-timeout 0: drop what is queued, now */
+    if (!a->stopping) {
+        a->stopping = 1;
+        for (int i = 0; i < a->n_inputs; i++)
+            pcapin_close(&a->inputs[i], on_input_closed);
+    }
+    out_flush(&a->out, ms, on_flushed);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct app *a = h->data;
+
+    if (signum == SIGUSR1) {
+        log_stats(a, "stats");
+        return;
+    }
+    log_notice("%s received; flushing and exiting", strsignal(signum));
+    app_stop(a, 1);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+    log_stats(t->data, "stats");
+}
+
+static void on_file_done(struct pcapin *in)
+{
+    struct app *a = in->data;
+
+    if (--a->files_left == 0 && a->cli.n_ifaces == 0)
+        app_stop(a, 0);
+}
+
+static void on_space(void *arg)
+{
+    struct app *a = arg;
+
+    for (int i = 0; i < a->n_inputs; i++)
+        pcapin_resume(&a->inputs[i]);
+}
+
+static int open_inputs(struct app *a)
+{
+    char err[PCAP_ERRBUF_SIZE + 512];
+    int n = a->cli.n_files + a->cli.n_ifaces;
+
+    a->inputs = calloc((size_t)(n ? n : 1), sizeof(*a->inputs));
+    if (!a->inputs)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int is_file = i < a->cli.n_files;
+        const char *name = is_file ? a->cli.files[i] : a->cli.ifaces[i - a->cli.n_files];
+        struct pcapin *in = &a->inputs[a->n_inputs];
+
+        if (pcapin_init(in, &a->loop, &a->out, &a->stats, name, is_file, a->cli.filter,
+                        a->cli.pcap_buffer, err, sizeof(err)) < 0) {
+            fprintf(stderr, "tapxfr: %s\n", err);
+            return -1;
+        }
+        in->data = a;
+        in->on_done = on_file_done;
+        a->n_inputs++;
+        a->open_handles++;
+        a->files_left += is_file;
+    }
+    return 0;
+}
+
+static void init_handles(struct app *a)
+{
+    uv_signal_init(&a->loop, &a->sig_term);
+    uv_signal_init(&a->loop, &a->sig_int);
+    uv_signal_init(&a->loop, &a->sig_usr1);
+    uv_timer_init(&a->loop, &a->stats_timer);
+    a->sig_term.data = a->sig_int.data = a->sig_usr1.data = a->stats_timer.data = a;
+    a->open_handles += 4 + 1; /* + the output stage */
+    uv_signal_start(&a->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&a->sig_int, on_signal, SIGINT);
+    uv_signal_start(&a->sig_usr1, on_signal, SIGUSR1);
+    if (a->cli.stats_secs)
+        uv_timer_start(&a->stats_timer, on_stats_timer, a->cli.stats_secs * 1000ull,
+                       a->cli.stats_secs * 1000ull);
+}
+
+int main(int argc, char **argv)
+{
+    static struct app app;
+    struct app *a = &app;
+    int rc;
+
+    switch (cli_parse(&a->cli, argc, argv)) {
+    case CLI_EXIT_OK: return 0;
+    case CLI_EXIT_USAGE: return 2;
+    case CLI_RUN: break;
+    }
+    /* -T always explains its verdicts, as the 2004 program did; -v on top
+     * of it, or -v alone, shows everything. */
+    log_init("tapxfr", a->cli.use_syslog,
+             a->cli.verbose ? 2 : a->cli.test_mode ? 1 : 0,
+             a->cli.test_mode && !a->cli.verbose);
+    /* A collector that vanishes must cost an error code, not the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (uv_loop_init(&a->loop) < 0) {
+        log_errx("cannot initialize the event loop");
+        return 1;
+    }
+    out_init(&a->out, &a->loop, &a->cli, &a->stats);
+    a->out.on_space = on_space;
+    a->out.on_space_arg = a;
+
+    if (a->cli.test_mode) {
+        rc = testmode_init(&a->test, a->cli.proto);
+        if (rc < 0) {
+            log_errx("cannot open the test collector: %s", uv_strerror(rc));
+            return 1;
+        }
+        rc = out_add(&a->out, a->cli.proto, "127.0.0.1", a->test.port);
+    } else {
+        a->test.fd = a->test.stop[0] = a->test.stop[1] = -1;
+        rc = out_add(&a->out, a->cli.proto, a->cli.host, a->cli.port);
+    }
+    if (rc < 0) {
+        log_errx("cannot set up the collector: %s", uv_strerror(rc));
+        return 1;
+    }
+    if (!a->cli.test_mode && open_inputs(a) < 0)
+        return 2;
+
+    init_handles(a);
+    out_start(&a->out);
+    if (a->cli.test_mode) {
+        testmode_run(&a->test, &a->out, &a->stats);
+        app_stop(a, 0);
+    } else {
+        for (int i = 0; i < a->n_inputs; i++)
+            pcapin_start(&a->inputs[i]);
+    }
+
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+
+    if (a->cli.test_mode)
+        testmode_report(&a->test);
+    testmode_close(&a->test);
+    out_free_colls(&a->out);
+    free(a->inputs);
+    rc = uv_loop_close(&a->loop);
+    if (rc != 0 || a->open_handles != 0) {
+        log_errx("internal error: %d handles left open at exit (%s)", a->open_handles,
+                 rc ? uv_strerror(rc) : "ok");
+        a->exit_code = 1;
+    }
+    log_close();
+    return a->exit_code;
+}

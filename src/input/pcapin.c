@@ -1,0 +1,367 @@
+#include "config.h"
+
+#include "input/pcapin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec/packet.h"
+#include "log.h"
+
+#define REOPEN_MIN_MS 1000
+#define REOPEN_MAX_MS 30000
+#define LIVE_DISPATCH_ROUNDS 16
+
+int pcapin_packet(struct out *out, struct stats *stats, int linktype,
+                  const uint8_t *data, size_t caplen, int64_t sec, int32_t nsec,
+                  int live, struct pkt_info *info)
+{
+    struct rec r;
+    int rc;
+
+    stats->received++;
+    rc = pkt_decode(linktype, data, caplen, info);
+    if (rc < 0) {
+        if (rc == PKT_FRAGMENT || rc == PKT_NOT_UDP)
+            stats->ignored++;
+        else
+            stats->malformed++;
+        stats->malformed_by[-rc]++;
+        return rc;
+    }
+    r.source = REC_SRC_PCAP;
+    r.transport = REC_TR_UDP;
+    r.ts_sec = sec;
+    r.ts_nsec = nsec;
+    /* The sender of a response is the responder; whether it is a response
+     * at all is for the DNS checks to say. */
+    r.responder.family = r.client.family = info->ip_version;
+    memcpy(r.responder.addr, info->src, 16);
+    memcpy(r.client.addr, info->dst, 16);
+    r.responder.port = info->sport;
+    r.client.port = info->dport;
+    r.msg = info->payload;
+    r.msg_len = info->payload_len;
+    r.dt_type = 0;
+    r.query_zone = r.identity = NULL;
+    r.query_zone_len = r.identity_len = 0;
+    rc = out_submit(out, &r, live);
+    return rc < 0 ? PCAPIN_DNS_BASE + rc : 0;
+}
+
+static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct pcapin *in = (struct pcapin *)arg;
+    struct pkt_info info;
+
+    pcapin_packet(in->out, in->stats, in->linktype, bytes, h->caplen, h->ts.tv_sec,
+                  (int32_t)h->ts.tv_usec * 1000, !in->is_file, &info);
+    /* Stop between packets, never inside one: after this check the next
+     * packet always has room, so a file record is never dropped. */
+    if (in->is_file && out_congested(in->out))
+        pcap_breakloop(in->p);
+}
+
+static int set_filter(struct pcapin *in, char *errbuf, size_t errlen)
+{
+    struct bpf_program prog;
+    const char *f = in->filter;
+
+    if (!f)
+        f = in->linktype == DLT_EN10MB ? PCAPIN_FILTER_ETHER : PCAPIN_FILTER_OTHER;
+    if (pcap_compile(in->p, &prog, f, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        snprintf(errbuf, errlen, "%s: invalid filter '%s': %s", in->name ? in->name : "default device",
+                 f, pcap_geterr(in->p));
+        return -EINVAL;
+    }
+    if (pcap_setfilter(in->p, &prog) < 0) {
+        snprintf(errbuf, errlen, "%s: cannot set filter: %s", in->name ? in->name : "default device",
+                 pcap_geterr(in->p));
+        pcap_freecode(&prog);
+        return -EINVAL;
+    }
+    pcap_freecode(&prog);
+    return 0;
+}
+
+static int check_link(struct pcapin *in, char *errbuf, size_t errlen)
+{
+    in->linktype = pcap_datalink(in->p);
+    if (!pkt_link_supported(in->linktype)) {
+        const char *n = pcap_datalink_val_to_name(in->linktype);
+        snprintf(errbuf, errlen, "%s: unsupported link type %s (%d)",
+                 in->name ? in->name : "default device", n ? n : "unknown", in->linktype);
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+static int open_file(struct pcapin *in, char *errbuf, size_t errlen)
+{
+    char pe[PCAP_ERRBUF_SIZE];
+
+    if (strcmp(in->name, "-") == 0)
+        in->p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_NANO, pe);
+    else
+        in->p = pcap_open_offline_with_tstamp_precision(in->name, PCAP_TSTAMP_PRECISION_NANO, pe);
+    if (!in->p) {
+        snprintf(errbuf, errlen, "cannot read %s: %s", in->name, pe);
+        return -ENOENT;
+    }
+    return 0;
+}
+
+/* Opens a live device. Returns 0, or a negative code; *fatal says whether
+ * retrying cannot help (no such device, no permission, bad filter). */
+static int open_live(struct pcapin *in, char *errbuf, size_t errlen, int *fatal)
+{
+    char pe[PCAP_ERRBUF_SIZE];
+    const char *dev = in->name ? in->name : "any";
+    int rc;
+
+    *fatal = 0;
+    in->p = pcap_create(dev, pe);
+    if (!in->p) {
+        snprintf(errbuf, errlen, "cannot open capture device %s: %s", dev, pe);
+        return -ENODEV;
+    }
+    pcap_set_snaplen(in->p, 65535);
+    pcap_set_promisc(in->p, 1);
+    /* A short timeout bounds the latency of a quiet link without waking
+     * the loop for every packet on a busy one. */
+    pcap_set_timeout(in->p, 100);
+    pcap_set_buffer_size(in->p, (int)in->buffer_size);
+    rc = pcap_activate(in->p);
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "cannot open capture device %s: %s", dev,
+                 rc == PCAP_ERROR ? pcap_geterr(in->p) : pcap_statustostr(rc));
+        *fatal = rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED;
+        pcap_close(in->p);
+        in->p = NULL;
+        return -ENODEV;
+    }
+    if (check_link(in, errbuf, errlen) < 0 || set_filter(in, errbuf, errlen) < 0 ||
+        pcap_setnonblock(in->p, 1, pe) < 0) {
+        *fatal = 1;
+        pcap_close(in->p);
+        in->p = NULL;
+        return -EINVAL;
+    }
+    if (pcap_get_selectable_fd(in->p) < 0) {
+        snprintf(errbuf, errlen, "%s: no selectable descriptor", dev);
+        *fatal = 1;
+        pcap_close(in->p);
+        in->p = NULL;
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+static void release(struct pcapin *in)
+{
+    if (--in->open_handles == 0 && in->on_closed)
+        in->on_closed(in);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct out *out, struct stats *stats,
+                const char *name, int is_file, const char *filter, size_t buffer_size,
+                char *errbuf, size_t errlen)
+{
+    int rc, fatal = 0;
+
+    memset(in, 0, sizeof(*in));
+    in->loop = loop;
+    in->out = out;
+    in->stats = stats;
+    in->name = name;
+    in->is_file = is_file;
+    in->filter = filter;
+    in->buffer_size = buffer_size;
+    in->reopen_ms = REOPEN_MIN_MS;
+
+    if (is_file) {
+        rc = open_file(in, errbuf, errlen);
+        if (rc == 0 && ((rc = check_link(in, errbuf, errlen)) < 0 ||
+                        (rc = set_filter(in, errbuf, errlen)) < 0)) {
+            pcap_close(in->p);
+            in->p = NULL;
+        }
+        if (rc < 0)
+            return rc;
+    } else {
+        rc = open_live(in, errbuf, errlen, &fatal);
+        if (rc < 0 && fatal)
+            return rc;
+        if (rc < 0)
+            log_warnx("%s; retrying", errbuf); /* e.g. interface not up yet */
+    }
+    uv_timer_init(loop, &in->timer);
+    in->timer.data = in;
+    uv_idle_init(loop, &in->idle);
+    in->idle.data = in;
+    in->open_handles = 2;
+    return 0;
+}
+
+static void read_file_batch(uv_idle_t *h)
+{
+    struct pcapin *in = h->data;
+    int n;
+
+    if (out_congested(in->out)) {
+        uv_idle_stop(&in->idle);
+        return;
+    }
+    n = pcap_dispatch(in->p, PCAPIN_FILE_BATCH, on_packet, (u_char *)in);
+    if (n == PCAP_ERROR_BREAK) {
+        uv_idle_stop(&in->idle); /* congested: out's on_space resumes us */
+        return;
+    }
+    if (n == 0 || n == PCAP_ERROR) {
+        if (n == PCAP_ERROR)
+            log_warnx("%s: read error: %s", in->name, pcap_geterr(in->p));
+        uv_idle_stop(&in->idle);
+        in->eof = 1;
+        log_debug("%s: end of file", in->name);
+        if (in->on_done)
+            in->on_done(in);
+    }
+}
+
+void pcapin_resume(struct pcapin *in)
+{
+    if (in->is_file && !in->eof && !in->closing && in->p)
+        uv_idle_start(&in->idle, read_file_batch);
+}
+
+static void start_live(struct pcapin *in);
+
+static void on_reopen(uv_timer_t *t)
+{
+    struct pcapin *in = t->data;
+    char err[PCAP_ERRBUF_SIZE + 128];
+    int fatal;
+
+    if (open_live(in, err, sizeof(err), &fatal) < 0) {
+        log_debug("%s", err);
+        in->reopen_ms = in->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : in->reopen_ms * 2;
+        uv_timer_start(&in->timer, on_reopen, in->reopen_ms, 0);
+        return;
+    }
+    log_notice("%s: capture device reopened", in->name ? in->name : "any");
+    in->reopen_ms = REOPEN_MIN_MS;
+    start_live(in);
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    struct pcapin *in = h->data;
+
+    in->poll_open = 0;
+    if (in->p) {
+        pcapin_update_stats(in);
+        pcap_close(in->p);
+        in->p = NULL;
+        in->last_kernel_drops = 0;
+    }
+    if (in->closing) {
+        release(in);
+        return;
+    }
+    in->open_handles--;
+    uv_timer_start(&in->timer, on_reopen, in->reopen_ms, 0);
+}
+
+static void live_failed(struct pcapin *in, const char *why)
+{
+    log_warnx("%s: capture failed: %s; reopening", in->name ? in->name : "any", why);
+    if (in->poll_open)
+        uv_close((uv_handle_t *)&in->poll, on_poll_closed);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    struct pcapin *in = h->data;
+
+    if (status < 0) {
+        live_failed(in, uv_strerror(status));
+        return;
+    }
+    /* A few buffers per wake-up: enough to drain a burst, few enough to
+     * let the output and other inputs run in between. */
+    for (int i = 0; i < LIVE_DISPATCH_ROUNDS; i++) {
+        int n = pcap_dispatch(in->p, -1, on_packet, (u_char *)in);
+        if (n == PCAP_ERROR) {
+            live_failed(in, pcap_geterr(in->p));
+            return;
+        }
+        if (n <= 0)
+            break;
+    }
+}
+
+static void start_live(struct pcapin *in)
+{
+    int rc;
+
+    if (!in->p) {
+        uv_timer_start(&in->timer, on_reopen, in->reopen_ms, 0);
+        return;
+    }
+    rc = uv_poll_init(in->loop, &in->poll, pcap_get_selectable_fd(in->p));
+    if (rc < 0) {
+        log_warnx("%s: cannot poll the capture descriptor: %s", in->name, uv_strerror(rc));
+        pcap_close(in->p);
+        in->p = NULL;
+        uv_timer_start(&in->timer, on_reopen, in->reopen_ms, 0);
+        return;
+    }
+    in->poll.data = in;
+    in->poll_open = 1;
+    in->open_handles++;
+    uv_poll_start(&in->poll, UV_READABLE, on_readable);
+}
+
+int pcapin_start(struct pcapin *in)
+{
+    if (in->is_file)
+        uv_idle_start(&in->idle, read_file_batch);
+    else
+        start_live(in);
+    return 0;
+}
+
+void pcapin_update_stats(struct pcapin *in)
+{
+    struct pcap_stat ps;
+    uint64_t drops;
+
+    if (in->is_file || !in->p || pcap_stats(in->p, &ps) < 0)
+        return;
+    /* libpcap's counters are per handle and start at 0 on each reopen. */
+    drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+    if (drops >= in->last_kernel_drops)
+        in->stats->kernel_drops += drops - in->last_kernel_drops;
+    in->last_kernel_drops = drops;
+}
+
+void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in))
+{
+    in->closing = 1;
+    in->on_closed = cb;
+    if (in->poll_open) {
+        uv_close((uv_handle_t *)&in->poll, on_poll_closed);
+    } else if (in->p) {
+        pcapin_update_stats(in);
+        pcap_close(in->p);
+        in->p = NULL;
+    }
+    uv_close((uv_handle_t *)&in->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&in->idle, on_handle_closed);
+}
