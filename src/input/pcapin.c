@@ -220,7 +220,11 @@ static void read_file_batch(uv_idle_t *h)
     }
     n = pcap_dispatch(in->p, PCAPIN_FILE_BATCH, on_packet, (u_char *)in);
     if (n == PCAP_ERROR_BREAK) {
-        uv_idle_stop(&in->idle); /* congested: out's on_space resumes us */
+        /* libpcap keeps a break request made during a dispatch that also
+         * returned packets and reports it on the next call, which may come
+         * after the congestion is gone: ask again rather than trust it. */
+        if (out_congested(in->out))
+            uv_idle_stop(&in->idle); /* out's on_space resumes us */
         return;
     }
     if (n == 0 || n == PCAP_ERROR) {

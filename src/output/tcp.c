@@ -121,6 +121,11 @@ static void read_ready(struct out_coll *c)
 void out_tcp_event(struct out_coll *c, int status, int events)
 {
     if (status < 0) {
+        /* libuv reports POLLERR as UV_EBADF; the socket knows the cause. */
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(c->sock->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+            status = -err;
         coll_fail(c, c->state == COLL_CONNECT ? "cannot connect" : "socket error", status);
         return;
     }
