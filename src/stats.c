@@ -74,6 +74,7 @@ size_t stats_format(char *buf, size_t size, const struct stats *s,
     for (int d = 0; d < STATS_DROP_COUNT; d++)
         put(&b, " drop_%s=%" PRIu64, stats_drop_name((enum stats_drop)d),
             s->filtered[d] * (n_outs ? n_outs : 1) + sum.drop[d]);
+    put(&b, " csum_offloaded=%" PRIu64, s->csum_offloaded);
     put(&b, " kernel_drops=%" PRIu64 " forwarded_bytes=%" PRIu64
             " connects=%" PRIu64 " disconnects=%" PRIu64 " send_retries=%" PRIu64,
         s->kernel_drops, sum.forwarded_bytes, sum.connects, sum.disconnects,

@@ -36,6 +36,7 @@ struct stats {
     uint64_t responses;
     uint64_t filtered[STATS_DROP_COUNT]; /* drops decided before queueing */
     uint64_t kernel_drops;               /* pcap ps_drop + ps_ifdrop */
+    uint64_t csum_offloaded; /* UDP checksum left to the NIC, unverified */
 };
 
 /* Per collector: what happened to the responses queued for it. */

@@ -28,7 +28,9 @@
  * ESP (50) and no-next-header (59) give PKT_NOT_UDP.
  * UDP: length >= 8 and <= the IP payload; checksum verified over the UDP
  * length with the pseudo header. IPv4 checksum 0 means "none"; IPv6
- * checksum 0 is invalid (RFC 8200). The payload is the UDP length - 8
+ * checksum 0 is invalid (RFC 8200). A checksum field that holds exactly
+ * the pseudo header sum (TX checksum offload on the capturing host) is
+ * accepted and flagged in csum_offloaded. The payload is the UDP length - 8
  * bytes (bytes past the UDP length inside the IP payload are ignored).
  */
 #ifndef TAPXFR_CODEC_PACKET_H
@@ -96,6 +98,10 @@ struct pkt_info {
     const uint8_t *payload; /* into the caller's buffer */
     size_t payload_len;
     uint32_t detail_a, detail_b;
+    /* Set when the UDP checksum field holds only the pseudo header sum, as
+     * outgoing packets do when captured on a host with checksum offload;
+     * such packets are accepted unverified. */
+    uint8_t csum_offloaded;
 };
 
 /* Decodes one packet of the given link type. data/caplen are the captured

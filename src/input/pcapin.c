@@ -30,6 +30,7 @@ int pcapin_packet(struct out *out, struct stats *stats, int linktype,
         stats->malformed_by[-rc]++;
         return rc;
     }
+    stats->csum_offloaded += info->csum_offloaded;
     r.source = REC_SRC_PCAP;
     r.transport = REC_TR_UDP;
     r.ts_sec = sec;
