@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #define PROG "tapxfr-collect"
@@ -36,6 +37,7 @@
 #define COLLECT_TCP_BUF_MAX (DNSXFR_TCP_PREFIX + 65535)
 /* Enough for any UDP payload, so no datagram is ever cut short. */
 #define COLLECT_UDP_BUF 65536
+#define COLLECT_UDP_RCVBUF (32 << 20)
 #define COLLECT_OUT_BUF 65536
 
 enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -502,6 +504,20 @@ static void on_signal(uv_signal_t *h, int signum)
     collector_stop(col, EXIT_OK);
 }
 
+/* A sender that flushes a queue with sendmmsg outruns one recvmsg per
+ * loop turn, and the default buffer (about 200 KiB) then overflows. Ask
+ * for 32 MiB: as root past net.core.rmem_max, else up to it. */
+static void grow_rcvbuf(uv_udp_t *u)
+{
+    uv_os_fd_t fd;
+    int size = COLLECT_UDP_RCVBUF;
+
+    if (uv_fileno((uv_handle_t *)u, &fd) == 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
+        return;
+    uv_recv_buffer_size((uv_handle_t *)u, &size);
+}
+
 static int listener_start(struct collector *col, const struct listen_spec *s)
 {
     struct listener *l = &col->listeners[col->n_listeners];
@@ -525,6 +541,8 @@ static int listener_start(struct collector *col, const struct listen_spec *s)
 
     if (s->proto == PROTO_UDP) {
         rc = uv_udp_bind(&l->u.udp, sa, 0);
+        if (rc == 0)
+            grow_rcvbuf(&l->u.udp);
         if (rc == 0)
             rc = uv_udp_recv_start(&l->u.udp, on_udp_alloc, on_udp_recv);
         if (rc == 0)
