@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <grp.h>
 #include <pcap/pcap.h>
+
+#include "codec/dnstap.h"
 
 static const char usage_text[] =
     "Usage: tapxfr [OPTIONS] HOST PORT\n"
@@ -26,6 +29,16 @@ static const char usage_text[] =
     "  -r FILE                read a pcap file (repeatable; '-' is standard input)\n"
     "  -f BPF                 capture filter (default: UDP port 53, also in VLAN tags)\n"
     "      --pcap-buffer SIZE kernel capture buffer for -i (default 8M)\n"
+    "      --dnstap-socket PATH  listen for dnstap writers on a Unix socket (repeatable)\n"
+    "      --dnstap-socket-mode MODE   its permissions, octal (default 0660)\n"
+    "      --dnstap-socket-group GROUP its group, so a resolver's user can connect\n"
+    "      --dnstap-listen ADDR:PORT   listen for dnstap writers over TCP (repeatable)\n"
+    "      --dnstap-file FILE    replay a dnstap file (repeatable)\n"
+    "      --dnstap-types LIST   message types to forward, comma-separated (default\n"
+    "                            resolver-response,forwarder-response,auth-response;\n"
+    "                            also client-response, stub-response, tool-response,\n"
+    "                            update-response)\n"
+    "      --dnstap-max-frame SIZE skip larger dnstap frames (default 256k)\n"
     "Output:\n"
     "  HOST PORT              the collector (name, IPv4 or IPv6 address)\n"
     "  -t                     send over TCP (banner line, then length-prefixed)\n"
@@ -54,6 +67,13 @@ enum {
     OPT_BANNER,
     OPT_SYSLOG,
     OPT_PCAP_BUFFER,
+    OPT_DT_SOCKET,
+    OPT_DT_MODE,
+    OPT_DT_GROUP,
+    OPT_DT_LISTEN,
+    OPT_DT_FILE,
+    OPT_DT_TYPES,
+    OPT_DT_MAX_FRAME,
 };
 
 static const struct option long_opts[] = {
@@ -64,6 +84,13 @@ static const struct option long_opts[] = {
     {"banner-timeout", required_argument, NULL, OPT_BANNER},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"pcap-buffer", required_argument, NULL, OPT_PCAP_BUFFER},
+    {"dnstap-socket", required_argument, NULL, OPT_DT_SOCKET},
+    {"dnstap-socket-mode", required_argument, NULL, OPT_DT_MODE},
+    {"dnstap-socket-group", required_argument, NULL, OPT_DT_GROUP},
+    {"dnstap-listen", required_argument, NULL, OPT_DT_LISTEN},
+    {"dnstap-file", required_argument, NULL, OPT_DT_FILE},
+    {"dnstap-types", required_argument, NULL, OPT_DT_TYPES},
+    {"dnstap-max-frame", required_argument, NULL, OPT_DT_MAX_FRAME},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -147,6 +174,36 @@ static int filter_compiles(const char *filter, char *err, size_t errlen)
     return rc == 0 ? 0 : -1;
 }
 
+/* "resolver-response,client-response" -> a type bit set. Query types are
+ * refused: queries are never forwarded. */
+static int parse_types(const char *list, uint32_t *out, char *bad, size_t badlen)
+{
+    char buf[512];
+    char *save = NULL;
+
+    *out = 0;
+    if (strlen(list) >= sizeof(buf))
+        return -1;
+    strcpy(buf, list);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int t = dnstap_type_parse(tok);
+        if (t <= 0 || t % 2 != 0) {
+            snprintf(bad, badlen, "%s", tok);
+            return -1;
+        }
+        *out |= DNSTAP_TYPE_BIT(t);
+    }
+    return *out ? 0 : -1;
+}
+
+static int add_input(const char **list, int *n, const char *arg)
+{
+    if (*n == CLI_MAX_INPUTS || !*arg)
+        return -1;
+    list[(*n)++] = arg;
+    return 0;
+}
+
 static void defaults(struct cli *c)
 {
     memset(c, 0, sizeof(*c));
@@ -157,6 +214,10 @@ static void defaults(struct cli *c)
     c->flush_secs = CLI_DEFAULT_FLUSH_SECS;
     c->banner_secs = CLI_DEFAULT_BANNER_SECS;
     c->pcap_buffer = 8u << 20;
+    c->dt_mode = CLI_DEFAULT_SOCKET_MODE;
+    c->dt_gid = (gid_t)-1;
+    c->dt_types = DNSTAP_DEFAULT_TYPES;
+    c->dt_max_frame = CLI_DEFAULT_DNSTAP_MAX_FRAME;
 }
 
 enum cli_result cli_parse(struct cli *c, int argc, char **argv)
@@ -239,6 +300,55 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                 return fail("invalid --pcap-buffer '%s': 64k to 2G expected", optarg);
             c->pcap_buffer = sz;
             break;
+        case OPT_DT_SOCKET:
+            if (add_input(c->dt_sockets, &c->n_dt_sockets, optarg) < 0)
+                return fail("--dnstap-socket needs a path (at most %d)", CLI_MAX_INPUTS);
+            break;
+        case OPT_DT_LISTEN: {
+            struct sockaddr_storage ss;
+            socklen_t sl;
+            if (add_input(c->dt_listens, &c->n_dt_listens, optarg) < 0 ||
+                netaddr_parse(optarg, -1, &ss, &sl) < 0)
+                return fail("invalid --dnstap-listen '%s': ADDR:PORT expected", optarg);
+            break;
+        }
+        case OPT_DT_FILE:
+            if (add_input(c->dt_files, &c->n_dt_files, optarg) < 0)
+                return fail("--dnstap-file needs a file name (at most %d)", CLI_MAX_INPUTS);
+            break;
+        case OPT_DT_MODE: {
+            char *end;
+            errno = 0;
+            v = strtoul(optarg, &end, 8);
+            if (!*optarg || *end || errno || v > 0777)
+                return fail("invalid --dnstap-socket-mode '%s': octal 0 to 0777 expected",
+                            optarg);
+            c->dt_mode = (unsigned)v;
+            break;
+        }
+        case OPT_DT_GROUP: {
+            struct group *g = getgrnam(optarg);
+            if (g)
+                c->dt_gid = g->gr_gid;
+            else if (parse_uint(optarg, 0x7fffffff, &v) == 0)
+                c->dt_gid = (gid_t)v;
+            else
+                return fail("unknown group '%s' for --dnstap-socket-group", optarg);
+            break;
+        }
+        case OPT_DT_TYPES: {
+            char bad[64] = "";
+            if (parse_types(optarg, &c->dt_types, bad, sizeof(bad)) < 0)
+                return fail("invalid --dnstap-types '%s'%s%s%s", optarg,
+                            *bad ? ": '" : "", bad,
+                            *bad ? "' is not a response type" : "");
+            break;
+        }
+        case OPT_DT_MAX_FRAME:
+            if (cli_size(optarg, &sz) < 0 || sz < 512 || sz > (64u << 20))
+                return fail("invalid --dnstap-max-frame '%s': 512 to 64M expected", optarg);
+            c->dt_max_frame = sz;
+            break;
         case OPT_SYSLOG: c->use_syslog = 1; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -265,8 +375,8 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
          * collector on loopback. */
         if (argc - optind != 0 && argc - optind != 2)
             return fail("-T takes no HOST PORT");
-        if (c->n_ifaces || c->n_files)
-            return fail("-T reads one packet from standard input; -i and -r do not apply");
+        if (c->n_ifaces || c->n_files || c->n_dt_sockets || c->n_dt_listens || c->n_dt_files)
+            return fail("-T reads one packet from standard input; other inputs do not apply");
     } else {
         if (argc - optind != 2)
             return fail(argc - optind < 2 ? "missing HOST PORT"
@@ -277,7 +387,8 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
             return fail("empty HOST");
         if (netaddr_port(c->port) <= 0)
             return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
-        if (c->n_ifaces == 0 && c->n_files == 0)
+        if (c->n_ifaces == 0 && c->n_files == 0 && c->n_dt_sockets == 0 &&
+            c->n_dt_listens == 0 && c->n_dt_files == 0)
             c->ifaces[c->n_ifaces++] = NULL; /* libpcap's default device */
     }
     if (c->filter && filter_compiles(c->filter, err, sizeof(err)) < 0)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define CLI_MAX_INPUTS 64
 #define CLI_DEFAULT_MAX_SIZE 4096
@@ -19,6 +20,8 @@
 #define CLI_DEFAULT_QUEUE_MSGS 65536
 #define CLI_DEFAULT_FLUSH_SECS 5
 #define CLI_DEFAULT_BANNER_SECS 10
+#define CLI_DEFAULT_DNSTAP_MAX_FRAME (256u << 10)
+#define CLI_DEFAULT_SOCKET_MODE 0660
 
 enum cli_proto { CLI_UDP = 0, CLI_TCP = 1 };
 
@@ -37,6 +40,16 @@ struct cli {
     int n_files;
     const char *filter; /* -f, NULL: the default per link type */
     size_t pcap_buffer; /* --pcap-buffer, kernel capture buffer bytes */
+    const char *dt_sockets[CLI_MAX_INPUTS]; /* --dnstap-socket */
+    int n_dt_sockets;
+    const char *dt_listens[CLI_MAX_INPUTS]; /* --dnstap-listen */
+    int n_dt_listens;
+    const char *dt_files[CLI_MAX_INPUTS]; /* --dnstap-file */
+    int n_dt_files;
+    unsigned dt_mode;  /* --dnstap-socket-mode */
+    gid_t dt_gid;      /* --dnstap-socket-group, (gid_t)-1 if unset */
+    uint32_t dt_types; /* --dnstap-types, DNSTAP_TYPE_BIT set */
+    size_t dt_max_frame; /* --dnstap-max-frame */
 
     /* output */
     enum cli_proto proto; /* -t */

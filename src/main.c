@@ -12,6 +12,8 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "input/dtfile.h"
+#include "input/dtsock.h"
 #include "input/pcapin.h"
 #include "log.h"
 #include "output/out.h"
@@ -25,7 +27,12 @@ struct app {
     struct out out;
     struct pcapin *inputs;
     int n_inputs;
+    struct dtsock *dtsocks;
+    int n_dtsocks;
+    struct dtfile *dtfiles;
+    int n_dtfiles;
     int files_left; /* file inputs not yet at end of file */
+    int live_inputs; /* interfaces and dnstap listeners: run until a signal */
     uv_signal_t sig_term, sig_int, sig_usr1;
     uv_timer_t stats_timer;
     struct testmode test;
@@ -45,6 +52,14 @@ static void log_stats(struct app *a, const char *what)
         outs[i] = out_coll_stats(&a->out, i);
     stats_format(line, sizeof(line), &a->stats, outs, (size_t)a->out.n_colls);
     log_info("%s: %s", what, line);
+    for (int i = 0; i < a->n_dtsocks; i++) {
+        dtin_format(&a->dtsocks[i].in, line, sizeof(line));
+        log_info("%s: %s: %s", what, a->dtsocks[i].in.name, line);
+    }
+    for (int i = 0; i < a->n_dtfiles; i++) {
+        dtin_format(&a->dtfiles[i].in, line, sizeof(line));
+        log_info("%s: %s: %s", what, a->dtfiles[i].in.name, line);
+    }
     if (a->out.n_colls > 1) {
         for (int i = 0; i < a->out.n_colls; i++) {
             stats_format_out(line, sizeof(line), outs[i]);
@@ -90,6 +105,16 @@ static void on_input_closed(struct pcapin *in)
     release(in->data);
 }
 
+static void on_dtsock_closed(struct dtsock *s)
+{
+    release(s->data);
+}
+
+static void on_dtfile_closed(struct dtfile *f)
+{
+    release(f->data);
+}
+
 /* Stops reading and flushes: with a deadline when a signal asked for it,
  * without one when the inputs simply ended (every record is delivered). */
 static void app_stop(struct app *a, int deadline)
@@ -102,6 +127,10 @@ static void app_stop(struct app *a, int deadline)
         a->stopping = 1;
         for (int i = 0; i < a->n_inputs; i++)
             pcapin_close(&a->inputs[i], on_input_closed);
+        for (int i = 0; i < a->n_dtsocks; i++)
+            dtsock_close(&a->dtsocks[i], on_dtsock_closed);
+        for (int i = 0; i < a->n_dtfiles; i++)
+            dtfile_close(&a->dtfiles[i], on_dtfile_closed);
     }
     out_flush(&a->out, ms, on_flushed);
 }
@@ -123,12 +152,20 @@ static void on_stats_timer(uv_timer_t *t)
     log_stats(t->data, "stats");
 }
 
+static void file_done(struct app *a)
+{
+    if (--a->files_left == 0 && a->live_inputs == 0)
+        app_stop(a, 0);
+}
+
 static void on_file_done(struct pcapin *in)
 {
-    struct app *a = in->data;
+    file_done(in->data);
+}
 
-    if (--a->files_left == 0 && a->cli.n_ifaces == 0)
-        app_stop(a, 0);
+static void on_dtfile_done(struct dtfile *f)
+{
+    file_done(f->data);
 }
 
 static void on_space(void *arg)
@@ -137,6 +174,55 @@ static void on_space(void *arg)
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_resume(&a->inputs[i]);
+    for (int i = 0; i < a->n_dtfiles; i++)
+        dtfile_resume(&a->dtfiles[i]);
+}
+
+static int open_dnstap(struct app *a)
+{
+    char err[1024];
+    int n = a->cli.n_dt_sockets + a->cli.n_dt_listens;
+
+    a->dtsocks = calloc((size_t)(n ? n : 1), sizeof(*a->dtsocks));
+    a->dtfiles = calloc((size_t)(a->cli.n_dt_files ? a->cli.n_dt_files : 1),
+                        sizeof(*a->dtfiles));
+    if (!a->dtsocks || !a->dtfiles)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        struct dtsock_opts o = {
+            .path = i < a->cli.n_dt_sockets ? a->cli.dt_sockets[i] : NULL,
+            .listen = i < a->cli.n_dt_sockets ? NULL : a->cli.dt_listens[i - a->cli.n_dt_sockets],
+            .mode = a->cli.dt_mode,
+            .gid = a->cli.dt_gid,
+            .max_frame = a->cli.dt_max_frame,
+            .types = a->cli.dt_types,
+        };
+        struct dtsock *s = &a->dtsocks[a->n_dtsocks];
+
+        if (dtsock_init(s, &a->loop, &a->out, &a->stats, &o, err, sizeof(err)) < 0) {
+            fprintf(stderr, "tapxfr: %s\n", err);
+            return -1;
+        }
+        s->data = a;
+        a->n_dtsocks++;
+        a->open_handles++;
+        a->live_inputs++;
+    }
+    for (int i = 0; i < a->cli.n_dt_files; i++) {
+        struct dtfile *f = &a->dtfiles[a->n_dtfiles];
+
+        if (dtfile_init(f, &a->loop, &a->out, &a->stats, a->cli.dt_files[i],
+                        a->cli.dt_max_frame, a->cli.dt_types, err, sizeof(err)) < 0) {
+            fprintf(stderr, "tapxfr: %s\n", err);
+            return -1;
+        }
+        f->data = a;
+        f->on_done = on_dtfile_done;
+        a->n_dtfiles++;
+        a->open_handles++;
+        a->files_left++;
+    }
+    return 0;
 }
 
 static int open_inputs(struct app *a)
@@ -162,8 +248,9 @@ static int open_inputs(struct app *a)
         a->n_inputs++;
         a->open_handles++;
         a->files_left += is_file;
+        a->live_inputs += !is_file;
     }
-    return 0;
+    return open_dnstap(a);
 }
 
 static void init_handles(struct app *a)
@@ -235,6 +322,8 @@ int main(int argc, char **argv)
     } else {
         for (int i = 0; i < a->n_inputs; i++)
             pcapin_start(&a->inputs[i]);
+        for (int i = 0; i < a->n_dtfiles; i++)
+            dtfile_start(&a->dtfiles[i]);
     }
 
     uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -244,6 +333,8 @@ int main(int argc, char **argv)
     testmode_close(&a->test);
     out_free_colls(&a->out);
     free(a->inputs);
+    free(a->dtsocks);
+    free(a->dtfiles);
     rc = uv_loop_close(&a->loop);
     if (rc != 0 || a->open_handles != 0) {
         log_errx("internal error: %d handles left open at exit (%s)", a->open_handles,

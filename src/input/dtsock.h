@@ -1,0 +1,70 @@
+/* dtsock.h: the dnstap listener: a Unix socket (--dnstap-socket) or a TCP
+ * socket (--dnstap-listen) that DNS servers connect to as Frame Streams
+ * writers.
+ *
+ * tapxfr creates the Unix socket itself: Unbound, Knot, BIND and kresd
+ * connect to an existing reader and retry while it is absent. A stale
+ * socket left by a previous run is removed; a path that is not a socket,
+ * or a socket another process still listens on, is refused.
+ *
+ * Each connection has its own Frame Streams state (codec/frame.h) and a
+ * handshake deadline; a protocol violation closes that connection only.
+ * Reading never stops: when the output is congested, records are dropped
+ * and counted, so the DNS server is never slowed down by tapxfr. */
+#ifndef TAPXFR_INPUT_DTSOCK_H
+#define TAPXFR_INPUT_DTSOCK_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "input/dtin.h"
+
+#define DTSOCK_MAX_CONNS 1024
+#define DTSOCK_HANDSHAKE_MS 10000
+#define DTSOCK_READ_BUF (256 * 1024)
+
+struct dtconn;
+
+struct dtsock {
+    uv_loop_t *loop;
+    struct dtin in;
+    const char *path; /* Unix socket path, or NULL for TCP */
+    struct sockaddr_storage addr;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } listener;
+    size_t max_frame;
+    struct dtconn *conns; /* doubly linked */
+    int n_conns;
+    uint8_t *rbuf; /* one read buffer: libuv reads one stream at a time */
+    int rbuf_busy;
+    int closing;
+    int open_handles;
+    void (*on_closed)(struct dtsock *s);
+    void *data;
+};
+
+struct dtsock_opts {
+    const char *path;       /* Unix socket, or NULL */
+    const char *listen;     /* "ADDR:PORT" for TCP, or NULL */
+    unsigned mode;          /* Unix socket permissions */
+    gid_t gid;              /* (gid_t)-1: leave the group */
+    size_t max_frame;
+    uint32_t types;
+};
+
+/* Creates the socket and starts listening. errbuf receives one line on
+ * failure. Returns 0 or a negative code. */
+int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out,
+                struct stats *stats, const struct dtsock_opts *o,
+                char *errbuf, size_t errlen);
+
+/* Closes the listener and every connection (their queued replies are
+ * abandoned), removes the socket file; cb runs when all handles closed. */
+void dtsock_close(struct dtsock *s, void (*cb)(struct dtsock *s));
+
+#endif
