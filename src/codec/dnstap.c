@@ -163,7 +163,10 @@ int dnstap_decode(struct dnstap_decoder *d, const uint8_t *frame, size_t len,
             break;
         if (!d->oom)
             return DNSTAP_MALFORMED;
-        if (arena_grow(d, sat_add(sat_add(d->used, len), DT_ARENA_SLACK)) != 0)
+        /* d->used is now what the arena would have needed so far: when
+         * that alone is past the ceiling, do not grow for nothing. */
+        if (d->used > DT_ARENA_MAX ||
+            arena_grow(d, sat_add(sat_add(d->used, len), DT_ARENA_SLACK)) != 0)
             return DNSTAP_NOMEM;
     }
 

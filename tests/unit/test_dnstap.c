@@ -1287,6 +1287,7 @@ static void test_nomem_big_field(void **state)
     type = -1;
     assert_int_equal(dec(&d, &t, &r, &type), DNSTAP_NOMEM);
     assert_int_equal(type, 0);
+    assert_true(d.cap <= ((size_t)16 << 20));
     free(big);
     tmpl_init(&t);
     assert_int_equal(dec(&d, &t, &r, &type), DNSTAP_OK);
