@@ -42,6 +42,8 @@ static const char usage_text[] =
     "Output:\n"
     "  HOST PORT              the collector (name, IPv4 or IPv6 address)\n"
     "  -t                     send over TCP (banner line, then length-prefixed)\n"
+    "      --collector URL    also send to udp://HOST:PORT or tcp://HOST:PORT\n"
+    "                         (repeatable; each has its own queue and connection)\n"
     "  -b ADDR                bind the sending socket to source address ADDR\n"
     "      --queue-size SIZE  queue bound in bytes (k/M/G suffix; default 8M)\n"
     "      --queue-messages N queue bound in messages (default 65536)\n"
@@ -51,13 +53,20 @@ static const char usage_text[] =
     "  -L SECS                log statistics every SECS seconds (0: never)\n"
     "  -v                     verbose: debug messages\n"
     "      --syslog           log to syslog (LOG_DAEMON) instead of standard error\n"
+    "      --stats-file PATH  write the statistics every -L seconds (default 10)\n"
+    "                         in the Prometheus text format, atomically\n"
+    "  -u USER                after opening inputs and sockets, run as USER\n"
+    "  -g GROUP               ... and GROUP (default: USER's group)\n"
+    "      --pidfile PATH     write the process id to PATH\n"
+    "  -d                     detach from the terminal (run in the background)\n"
     "  -T                     test mode: forward one raw IP packet from standard input\n"
     "                         to a built-in collector and print what it received\n"
     "                         (implies --max-size 512)\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
     "\n"
-    "Signals: SIGTERM/SIGINT flush and exit, SIGUSR1 logs statistics.\n";
+    "Signals: SIGTERM/SIGINT flush and exit, SIGUSR1 logs statistics,\n"
+    "SIGHUP rewrites the statistics file.\n";
 
 enum {
     OPT_MAX_SIZE = 256,
@@ -74,6 +83,9 @@ enum {
     OPT_DT_FILE,
     OPT_DT_TYPES,
     OPT_DT_MAX_FRAME,
+    OPT_COLLECTOR,
+    OPT_PIDFILE,
+    OPT_STATS_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +103,9 @@ static const struct option long_opts[] = {
     {"dnstap-file", required_argument, NULL, OPT_DT_FILE},
     {"dnstap-types", required_argument, NULL, OPT_DT_TYPES},
     {"dnstap-max-frame", required_argument, NULL, OPT_DT_MAX_FRAME},
+    {"collector", required_argument, NULL, OPT_COLLECTOR},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -196,6 +211,40 @@ static int parse_types(const char *list, uint32_t *out, char *bad, size_t badlen
     return *out ? 0 : -1;
 }
 
+/* "udp://HOST:PORT", "tcp://[V6]:PORT". */
+static int parse_collector(const char *url, struct cli_collector *out)
+{
+    const char *rest, *colon, *hend;
+    size_t hlen;
+
+    if (strncmp(url, "udp://", 6) == 0)
+        out->proto = CLI_UDP;
+    else if (strncmp(url, "tcp://", 6) == 0)
+        out->proto = CLI_TCP;
+    else
+        return -1;
+    rest = url + 6;
+    if (*rest == '[') {
+        hend = strchr(rest, ']');
+        if (!hend || hend[1] != ':')
+            return -1;
+        colon = hend + 1;
+        rest++;
+        hlen = (size_t)(hend - rest);
+    } else {
+        colon = strrchr(rest, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - rest);
+    }
+    if (hlen == 0 || hlen >= sizeof(out->host) || netaddr_port(colon + 1) <= 0)
+        return -1;
+    memcpy(out->host, rest, hlen);
+    out->host[hlen] = '\0';
+    snprintf(out->port, sizeof(out->port), "%s", colon + 1);
+    return 0;
+}
+
 static int add_input(const char **list, int *n, const char *arg)
 {
     if (*n == CLI_MAX_INPUTS || !*arg)
@@ -230,7 +279,7 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
     defaults(c);
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, ":ADtTvi:r:f:L:b:hV", long_opts,
+    while ((opt = getopt_long(argc, argv, ":ADtTvdi:r:f:L:b:u:g:hV", long_opts,
                               NULL)) != -1) {
         switch (opt) {
         case 'A': c->auth_only = 1; break;
@@ -238,6 +287,19 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
         case 't': c->proto = CLI_TCP; break;
         case 'T': c->test_mode = 1; break;
         case 'v': c->verbose = 1; break;
+        case 'd': c->detach = 1; break;
+        case 'u': c->user = optarg; break;
+        case 'g': c->group = optarg; break;
+        case OPT_PIDFILE: c->pidfile = optarg; break;
+        case OPT_STATS_FILE: c->stats_file = optarg; break;
+        case OPT_COLLECTOR:
+            if (c->n_colls == CLI_MAX_COLLECTORS)
+                return fail("too many collectors (at most %d)", CLI_MAX_COLLECTORS);
+            if (parse_collector(optarg, &c->colls[c->n_colls]) < 0)
+                return fail("invalid --collector '%s': udp://HOST:PORT or tcp://HOST:PORT expected",
+                            optarg);
+            c->n_colls++;
+            break;
         case 'i':
             if (c->n_ifaces == CLI_MAX_INPUTS)
                 return fail("too many -i interfaces (at most %d)", CLI_MAX_INPUTS);
@@ -375,18 +437,34 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
          * collector on loopback. */
         if (argc - optind != 0 && argc - optind != 2)
             return fail("-T takes no HOST PORT");
+        if (c->n_colls || c->detach || c->user)
+            return fail("-T runs its own collector in the foreground");
         if (c->n_ifaces || c->n_files || c->n_dt_sockets || c->n_dt_listens || c->n_dt_files)
             return fail("-T reads one packet from standard input; other inputs do not apply");
     } else {
-        if (argc - optind != 2)
-            return fail(argc - optind < 2 ? "missing HOST PORT"
+        if (argc - optind == 0 && c->n_colls == 0)
+            return fail("missing HOST PORT (or --collector)");
+        if (argc - optind != 0 && argc - optind != 2)
+            return fail(argc - optind < 2 ? "missing PORT after HOST"
                                           : "too many arguments after HOST PORT");
-        c->host = argv[optind];
-        c->port = argv[optind + 1];
-        if (!*c->host)
-            return fail("empty HOST");
-        if (netaddr_port(c->port) <= 0)
-            return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
+        if (argc - optind == 2) {
+            if (c->n_colls == CLI_MAX_COLLECTORS)
+                return fail("too many collectors (at most %d)", CLI_MAX_COLLECTORS);
+            c->host = argv[optind];
+            c->port = argv[optind + 1];
+            if (!*c->host || strlen(c->host) >= sizeof(c->colls[0].host))
+                return fail("invalid HOST '%s'", c->host);
+            if (netaddr_port(c->port) <= 0)
+                return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
+            /* The positional collector comes first, as in dnslogger-forward. */
+            memmove(&c->colls[1], &c->colls[0], sizeof(c->colls[0]) * (size_t)c->n_colls);
+            c->colls[0].proto = c->proto;
+            snprintf(c->colls[0].host, sizeof(c->colls[0].host), "%s", c->host);
+            snprintf(c->colls[0].port, sizeof(c->colls[0].port), "%s", c->port);
+            c->n_colls++;
+        }
+        if (c->stats_file && c->stats_secs == 0)
+            c->stats_secs = 10;
         if (c->n_ifaces == 0 && c->n_files == 0 && c->n_dt_sockets == 0 &&
             c->n_dt_listens == 0 && c->n_dt_files == 0)
             c->ifaces[c->n_ifaces++] = NULL; /* libpcap's default device */

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #define CLI_MAX_INPUTS 64
+#define CLI_MAX_COLLECTORS 16
 #define CLI_DEFAULT_MAX_SIZE 4096
 #define CLI_COMPAT_MAX_SIZE 512
 #define CLI_DEFAULT_QUEUE_BYTES (8u << 20)
@@ -51,10 +52,16 @@ struct cli {
     uint32_t dt_types; /* --dnstap-types, DNSTAP_TYPE_BIT set */
     size_t dt_max_frame; /* --dnstap-max-frame */
 
-    /* output */
-    enum cli_proto proto; /* -t */
+    /* output: the positional HOST PORT and every --collector */
+    enum cli_proto proto; /* -t: protocol of the positional collector */
     const char *host;     /* HOST */
     const char *port;     /* PORT */
+    struct cli_collector {
+        enum cli_proto proto;
+        char host[256];
+        char port[8];
+    } colls[CLI_MAX_COLLECTORS];
+    int n_colls;
     const char *bind;     /* -b ADDR */
     struct sockaddr_storage bind_addr;
     socklen_t bind_len;
@@ -66,6 +73,11 @@ struct cli {
     /* operations */
     unsigned stats_secs; /* -L */
     int use_syslog;      /* --syslog */
+    const char *user;    /* -u: drop privileges to this user */
+    const char *group;   /* -g: ... and group (default: the user's) */
+    const char *pidfile; /* --pidfile */
+    int detach;          /* -d */
+    const char *stats_file; /* --stats-file (Prometheus textfile) */
 };
 
 /* What cli_parse() asks the caller to do. */

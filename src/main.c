@@ -5,10 +5,13 @@
  * closes, and the loop must close cleanly. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "cli.h"
@@ -16,7 +19,9 @@
 #include "input/dtsock.h"
 #include "input/pcapin.h"
 #include "log.h"
+#include "metrics.h"
 #include "output/out.h"
+#include "priv.h"
 #include "stats.h"
 #include "testmode.h"
 
@@ -33,7 +38,7 @@ struct app {
     int n_dtfiles;
     int files_left; /* file inputs not yet at end of file */
     int live_inputs; /* interfaces and dnstap listeners: run until a signal */
-    uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
     uv_timer_t stats_timer;
     struct testmode test;
     int stopping;
@@ -68,6 +73,22 @@ static void log_stats(struct app *a, const char *what)
     }
 }
 
+static void write_metrics(struct app *a)
+{
+    const struct dtin *d[2 * CLI_MAX_INPUTS];
+    int n = 0, rc;
+
+    if (!a->cli.stats_file)
+        return;
+    for (int i = 0; i < a->n_dtsocks; i++)
+        d[n++] = &a->dtsocks[i].in;
+    for (int i = 0; i < a->n_dtfiles; i++)
+        d[n++] = &a->dtfiles[i].in;
+    rc = metrics_write(a->cli.stats_file, &a->stats, &a->out, d, n);
+    if (rc < 0)
+        log_warnx("cannot write %s: %s", a->cli.stats_file, strerror(-rc));
+}
+
 static void release(struct app *a)
 {
     a->open_handles--;
@@ -88,9 +109,11 @@ static void on_out_closed(struct out *o)
 static void close_all(struct app *a)
 {
     log_stats(a, "stats");
+    write_metrics(a);
     uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_usr1, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
     uv_close((uv_handle_t *)&a->stats_timer, on_handle_closed);
     out_close(&a->out, on_out_closed);
 }
@@ -143,13 +166,25 @@ static void on_signal(uv_signal_t *h, int signum)
         log_stats(a, "stats");
         return;
     }
+    if (signum == SIGHUP) {
+        /* The statistics file is rewritten whole each time, so "reopen"
+         * means: write it now, wherever the path points today. */
+        write_metrics(a);
+        log_notice("SIGHUP: statistics file rewritten");
+        return;
+    }
     log_notice("%s received; flushing and exiting", strsignal(signum));
     app_stop(a, 1);
 }
 
 static void on_stats_timer(uv_timer_t *t)
 {
-    log_stats(t->data, "stats");
+    struct app *a = t->data;
+
+    if (a->cli.stats_file)
+        write_metrics(a);
+    else
+        log_stats(a, "stats");
 }
 
 static void file_done(struct app *a)
@@ -258,21 +293,64 @@ static void init_handles(struct app *a)
     uv_signal_init(&a->loop, &a->sig_term);
     uv_signal_init(&a->loop, &a->sig_int);
     uv_signal_init(&a->loop, &a->sig_usr1);
+    uv_signal_init(&a->loop, &a->sig_hup);
     uv_timer_init(&a->loop, &a->stats_timer);
-    a->sig_term.data = a->sig_int.data = a->sig_usr1.data = a->stats_timer.data = a;
-    a->open_handles += 4 + 1; /* + the output stage */
+    a->sig_term.data = a->sig_int.data = a->sig_usr1.data = a->sig_hup.data = a;
+    a->stats_timer.data = a;
+    a->open_handles += 5 + 1; /* + the output stage */
     uv_signal_start(&a->sig_term, on_signal, SIGTERM);
     uv_signal_start(&a->sig_int, on_signal, SIGINT);
     uv_signal_start(&a->sig_usr1, on_signal, SIGUSR1);
+    uv_signal_start(&a->sig_hup, on_signal, SIGHUP);
     if (a->cli.stats_secs)
         uv_timer_start(&a->stats_timer, on_stats_timer, a->cli.stats_secs * 1000ull,
                        a->cli.stats_secs * 1000ull);
+}
+
+/* Detaches from the terminal for sysvinit-style starts. Inputs are open
+ * already, so their errors reached the terminal; the loop is told about
+ * the fork so its epoll set is rebuilt in the child. */
+static int detach(struct app *a)
+{
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        return -errno;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -errno;
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        if (a->cli.use_syslog)
+            dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    if (chdir("/") < 0)
+        return -errno;
+    return uv_loop_fork(&a->loop);
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -errno;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : -errno;
 }
 
 int main(int argc, char **argv)
 {
     static struct app app;
     struct app *a = &app;
+    struct priv priv;
+    char err[512];
     int rc;
 
     switch (cli_parse(&a->cli, argc, argv)) {
@@ -285,6 +363,10 @@ int main(int argc, char **argv)
     log_init("tapxfr", a->cli.use_syslog,
              a->cli.verbose ? 2 : a->cli.test_mode ? 1 : 0,
              a->cli.test_mode && !a->cli.verbose);
+    if (a->cli.user && priv_lookup(&priv, a->cli.user, a->cli.group, err, sizeof(err)) < 0) {
+        fprintf(stderr, "tapxfr: %s\n", err);
+        return 2;
+    }
     /* A collector that vanishes must cost an error code, not the process. */
     signal(SIGPIPE, SIG_IGN);
 
@@ -305,7 +387,10 @@ int main(int argc, char **argv)
         rc = out_add(&a->out, a->cli.proto, "127.0.0.1", a->test.port);
     } else {
         a->test.fd = a->test.stop[0] = a->test.stop[1] = -1;
-        rc = out_add(&a->out, a->cli.proto, a->cli.host, a->cli.port);
+        rc = 0;
+        for (int i = 0; i < a->cli.n_colls && rc == 0; i++)
+            rc = out_add(&a->out, a->cli.colls[i].proto, a->cli.colls[i].host,
+                         a->cli.colls[i].port);
     }
     if (rc < 0) {
         log_errx("cannot set up the collector: %s", uv_strerror(rc));
@@ -314,8 +399,28 @@ int main(int argc, char **argv)
     if (!a->cli.test_mode && open_inputs(a) < 0)
         return 2;
 
+    if (a->cli.detach && (rc = detach(a)) < 0) {
+        log_errx("cannot detach: %s", uv_strerror(rc));
+        return 1;
+    }
+    if (a->cli.pidfile && (rc = write_pidfile(a->cli.pidfile)) < 0) {
+        log_errx("cannot write %s: %s", a->cli.pidfile, strerror(-rc));
+        return 1;
+    }
     init_handles(a);
     out_start(&a->out);
+    if (a->cli.user) {
+        /* Everything privileged is open: devices, listening sockets, files
+         * and the collectors' first sockets. Reopening a failed capture
+         * device is the one privileged act left. */
+        if (priv_drop(&priv, a->cli.n_ifaces > 0, err, sizeof(err)) < 0) {
+            log_errx("%s", err);
+            return 1;
+        }
+        log_info("running as user %s", a->cli.user);
+    } else if (geteuid() == 0 && !a->cli.test_mode) {
+        log_warnx("running as root; use -u USER to drop privileges after startup");
+    }
     if (a->cli.test_mode) {
         testmode_run(&a->test, &a->out, &a->stats);
         app_stop(a, 0);
@@ -335,6 +440,8 @@ int main(int argc, char **argv)
     free(a->inputs);
     free(a->dtsocks);
     free(a->dtfiles);
+    if (a->cli.pidfile)
+        unlink(a->cli.pidfile); /* may fail after dropping privileges */
     rc = uv_loop_close(&a->loop);
     if (rc != 0 || a->open_handles != 0) {
         log_errx("internal error: %d handles left open at exit (%s)", a->open_handles,

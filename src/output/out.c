@@ -503,3 +503,13 @@ const char *out_coll_name(const struct out *o, int i)
 {
     return o->colls[i]->name;
 }
+
+size_t out_coll_queued(const struct out *o, int i)
+{
+    return o->colls[i]->q.count;
+}
+
+int out_coll_up(const struct out *o, int i)
+{
+    return o->colls[i]->state == COLL_READY;
+}

@@ -79,5 +79,7 @@ void out_free_colls(struct out *o);
 /* The per-collector counters and names, for the statistics. */
 const struct stats_out *out_coll_stats(const struct out *o, int i);
 const char *out_coll_name(const struct out *o, int i);
+size_t out_coll_queued(const struct out *o, int i);
+int out_coll_up(const struct out *o, int i);
 
 #endif
