@@ -56,8 +56,12 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
     struct pcapin *in = (struct pcapin *)arg;
     struct pkt_info info;
 
-    pcapin_packet(in->out, in->stats, in->linktype, bytes, h->caplen, h->ts.tv_sec,
-                  (int32_t)h->ts.tv_usec * 1000, !in->is_file, &info);
+    /* Files are opened with nanosecond precision, so tv_usec may hold
+     * nanoseconds; the handle knows which. */
+    int32_t nsec = (int32_t)(h->ts.tv_usec * in->ts_scale);
+
+    pcapin_packet(in->out, in->stats, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec,
+                  !in->is_file, &info);
     /* Stop between packets, never inside one: after this check the next
      * packet always has room, so a file record is never dropped. */
     if (in->is_file && out_congested(in->out))
@@ -89,6 +93,7 @@ static int set_filter(struct pcapin *in, char *errbuf, size_t errlen)
 static int check_link(struct pcapin *in, char *errbuf, size_t errlen)
 {
     in->linktype = pcap_datalink(in->p);
+    in->ts_scale = pcap_get_tstamp_precision(in->p) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
     if (!pkt_link_supported(in->linktype)) {
         const char *n = pcap_datalink_val_to_name(in->linktype);
         snprintf(errbuf, errlen, "%s: unsupported link type %s (%d)",

@@ -34,6 +34,7 @@ struct pcapin {
     int is_file;
     pcap_t *p;
     int linktype;
+    long ts_scale; /* to nanoseconds: 1 or 1000 */
     uv_poll_t poll;
     int poll_open;
     uv_timer_t timer; /* live: reopen backoff; file: unused */
