@@ -898,12 +898,14 @@ STATS_RE = re.compile(r"tapxfr: stats: (.*)$")
 
 
 def parse_stats(text):
-    """The last `tapxfr: stats: k=v ...` line of text as a dict (ints where
-    the value is a number), or None when there is none."""
+    """The last process-wide `tapxfr: stats: received=... ` line of text as
+    a dict (ints where the value is a number), or None when there is none.
+    Per-input and per-collector lines (`tapxfr: stats: NAME: k=v ...`)
+    are skipped."""
     last = None
     for line in text.splitlines():
         m = STATS_RE.search(line)
-        if m:
+        if m and m.group(1).startswith("received="):
             last = m.group(1)
     if last is None:
         return None
