@@ -3,12 +3,14 @@
 #include "cli.h"
 #include "netaddr.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <grp.h>
 #include <pcap/pcap.h>
@@ -269,6 +271,34 @@ static void defaults(struct cli *c)
     c->dt_max_frame = CLI_DEFAULT_DNSTAP_MAX_FRAME;
 }
 
+/* Paths used after a possible chdir("/") (-d) or at exit are made
+ * absolute now, relative to where tapxfr was started. */
+static int absolute(struct cli *c, const char **path)
+{
+    char cwd[4096], *abs;
+    size_t n;
+
+    if (!*path || (*path)[0] == '/')
+        return 0;
+    if (!getcwd(cwd, sizeof(cwd)) || c->n_owned == CLI_MAX_OWNED)
+        return -1;
+    n = strlen(cwd) + strlen(*path) + 2;
+    abs = malloc(n);
+    if (!abs)
+        return -1;
+    snprintf(abs, n, "%s/%s", cwd, *path);
+    c->owned[c->n_owned++] = abs;
+    *path = abs;
+    return 0;
+}
+
+void cli_close(struct cli *c)
+{
+    for (int i = 0; i < c->n_owned; i++)
+        free(c->owned[i]);
+    c->n_owned = 0;
+}
+
 enum cli_result cli_parse(struct cli *c, int argc, char **argv)
 {
     unsigned long v;
@@ -419,11 +449,13 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
             printf("tapxfr %s\n", PACKAGE_VERSION);
             return CLI_EXIT_OK;
         case ':':
-            if (optopt)
+            /* For a long option optopt holds its internal value, not a
+             * letter: name it as it was typed. */
+            if (optopt > 0 && optopt < 128 && isalnum(optopt))
                 return fail("option -%c needs an argument", optopt);
             return fail("option %s needs an argument", argv[optind - 1]);
         default:
-            if (optopt)
+            if (optopt > 0 && optopt < 128 && isalnum(optopt))
                 return fail("unknown option -%c", optopt);
             return fail("unknown option %s", argv[optind - 1]);
         }
@@ -469,8 +501,15 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
             c->n_dt_listens == 0 && c->n_dt_files == 0)
             c->ifaces[c->n_ifaces++] = NULL; /* libpcap's default device */
     }
+    if (c->group && !c->user)
+        return fail("-g needs -u USER");
     if (c->filter && filter_compiles(c->filter, err, sizeof(err)) < 0)
         return fail("invalid filter '%s': %s", c->filter, err);
+    if (absolute(c, &c->pidfile) < 0 || absolute(c, &c->stats_file) < 0)
+        return fail("cannot make the paths absolute");
+    for (int i = 0; i < c->n_dt_sockets; i++)
+        if (absolute(c, &c->dt_sockets[i]) < 0)
+            return fail("cannot make the paths absolute");
     if (c->queue_bytes < 4 * (c->max_size + 14))
         return fail("--queue-size %zu is too small for --max-size %zu", c->queue_bytes,
                     c->max_size);

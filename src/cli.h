@@ -15,6 +15,7 @@
 
 #define CLI_MAX_INPUTS 64
 #define CLI_MAX_COLLECTORS 16
+#define CLI_MAX_OWNED (CLI_MAX_INPUTS + 2)
 #define CLI_DEFAULT_MAX_SIZE 4096
 #define CLI_COMPAT_MAX_SIZE 512
 #define CLI_DEFAULT_QUEUE_BYTES (8u << 20)
@@ -78,6 +79,8 @@ struct cli {
     const char *pidfile; /* --pidfile */
     int detach;          /* -d */
     const char *stats_file; /* --stats-file (Prometheus textfile) */
+    char *owned[CLI_MAX_INPUTS + 2]; /* absolute paths made by cli_parse */
+    int n_owned;
 };
 
 /* What cli_parse() asks the caller to do. */
@@ -90,6 +93,9 @@ enum cli_result {
 /* Parses argv into *c (which it initializes with the defaults). Prints
  * --help / --version to stdout, and errors as one line to stderr. */
 enum cli_result cli_parse(struct cli *c, int argc, char **argv);
+
+/* Frees what cli_parse() allocated (the absolute paths). */
+void cli_close(struct cli *c);
 
 /* Parses a size with an optional k/K, m/M or g/G suffix (powers of 1024).
  * Returns 0 and sets *out, or -1. */

@@ -308,17 +308,27 @@ static void init_handles(struct app *a)
 }
 
 /* Detaches from the terminal for sysvinit-style starts. Inputs are open
- * already, so their errors reached the terminal; the loop is told about
- * the fork so its epoll set is rebuilt in the child. */
+ * already, so their errors reached the terminal. The parent waits on a
+ * pipe until the child says it is set up (pidfile written, privileges
+ * dropped), so an init script that reads the pidfile right after the
+ * parent exits finds it. The loop is told about the fork so its epoll set
+ * is rebuilt in the child. Returns the pipe end to signal on, or < 0. */
 static int detach(struct app *a)
 {
-    pid_t pid = fork();
-    int fd;
+    int ready[2], fd;
+    pid_t pid;
+    char c;
 
+    if (pipe(ready) < 0)
+        return -errno;
+    pid = fork();
     if (pid < 0)
         return -errno;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(ready[1]);
+        _exit(read(ready[0], &c, 1) == 1 ? 0 : 1);
+    }
+    close(ready[0]);
     if (setsid() < 0)
         return -errno;
     fd = open("/dev/null", O_RDWR);
@@ -332,7 +342,8 @@ static int detach(struct app *a)
     }
     if (chdir("/") < 0)
         return -errno;
-    return uv_loop_fork(&a->loop);
+    fd = uv_loop_fork(&a->loop);
+    return fd < 0 ? fd : ready[1];
 }
 
 static int write_pidfile(const char *path)
@@ -351,7 +362,7 @@ int main(int argc, char **argv)
     struct app *a = &app;
     struct priv priv;
     char err[512];
-    int rc;
+    int rc, ready = -1;
 
     switch (cli_parse(&a->cli, argc, argv)) {
     case CLI_EXIT_OK: return 0;
@@ -399,20 +410,21 @@ int main(int argc, char **argv)
     if (!a->cli.test_mode && open_inputs(a) < 0)
         return 2;
 
-    if (a->cli.detach && (rc = detach(a)) < 0) {
-        log_errx("cannot detach: %s", uv_strerror(rc));
+    if (a->cli.detach && (ready = detach(a)) < 0) {
+        log_errx("cannot detach: %s", uv_strerror(ready));
         return 1;
     }
     if (a->cli.pidfile && (rc = write_pidfile(a->cli.pidfile)) < 0) {
         log_errx("cannot write %s: %s", a->cli.pidfile, strerror(-rc));
         return 1;
     }
-    init_handles(a);
-    out_start(&a->out);
     if (a->cli.user) {
-        /* Everything privileged is open: devices, listening sockets, files
-         * and the collectors' first sockets. Reopening a failed capture
-         * device is the one privileged act left. */
+        /* Everything privileged is open: devices, listening sockets and
+         * files. This comes before out_start() and the file readers
+         * because capabilities and no_new_privs belong to each thread: no
+         * thread (libuv's resolver pool, the dnstap file readers) may exist
+         * yet. Reopening a failed capture device is the one privileged act
+         * left. */
         if (priv_drop(&priv, a->cli.n_ifaces > 0, err, sizeof(err)) < 0) {
             log_errx("%s", err);
             return 1;
@@ -421,6 +433,13 @@ int main(int argc, char **argv)
     } else if (geteuid() == 0 && !a->cli.test_mode) {
         log_warnx("running as root; use -u USER to drop privileges after startup");
     }
+    if (ready >= 0) {
+        if (write(ready, "r", 1) != 1)
+            log_warn("cannot tell the parent process that startup is done");
+        close(ready);
+    }
+    init_handles(a);
+    out_start(&a->out);
     if (a->cli.test_mode) {
         testmode_run(&a->test, &a->out, &a->stats);
         app_stop(a, 0);
@@ -449,5 +468,6 @@ int main(int argc, char **argv)
         a->exit_code = 1;
     }
     log_close();
+    cli_close(&a->cli);
     return a->exit_code;
 }

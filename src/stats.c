@@ -63,7 +63,7 @@ size_t stats_format(char *buf, size_t size, const struct stats *s,
         buf[0] = '\0';
     sum_outs(&sum, outs, n_outs);
     for (int d = 0; d < STATS_DROP_COUNT; d++)
-        dropped += s->filtered[d] * (n_outs ? n_outs : 1) + sum.drop[d];
+        dropped += s->filtered[d] + sum.drop[d];
     put(&b, "received=%" PRIu64 " malformed=%" PRIu64 " ignored=%" PRIu64
             " dns_error=%" PRIu64 " queries=%" PRIu64 " responses=%" PRIu64
             " forwarded=%" PRIu64 " dropped=%" PRIu64 " pending=%" PRIu64,
@@ -73,7 +73,7 @@ size_t stats_format(char *buf, size_t size, const struct stats *s,
             sum.drop[STATS_DROP_SEND_ERROR]);
     for (int d = 0; d < STATS_DROP_COUNT; d++)
         put(&b, " drop_%s=%" PRIu64, stats_drop_name((enum stats_drop)d),
-            s->filtered[d] * (n_outs ? n_outs : 1) + sum.drop[d]);
+            s->filtered[d] + sum.drop[d]);
     put(&b, " csum_offloaded=%" PRIu64, s->csum_offloaded);
     put(&b, " kernel_drops=%" PRIu64 " forwarded_bytes=%" PRIu64
             " connects=%" PRIu64 " disconnects=%" PRIu64 " send_retries=%" PRIu64,

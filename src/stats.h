@@ -53,7 +53,9 @@ struct stats_out {
 const char *stats_drop_name(enum stats_drop d);
 
 /* Formats "key=value ..." for the whole process into buf: the global
- * counters plus the sum over the n collectors' counters. Returns the
+ * counters (filter drops counted once per record) plus the sum over the n
+ * collectors' counters (so with one collector forwarded + dropped ==
+ * responses; with several, that holds per collector). Returns the
  * length written (truncated at size - 1). */
 size_t stats_format(char *buf, size_t size, const struct stats *s,
                     const struct stats_out *const *outs, size_t n_outs);

@@ -7,8 +7,13 @@
   bad option value, a BPF filter that does not compile, an -r file that
   does not exist) gives exactly one line on stderr and exit status 2,
   and nothing is sent to the collector.
+* The same for the newer options: --collector URLs that are not
+  udp://HOST:PORT or tcp://HOST:PORT, an unknown -u user or -g group,
+  and -T with --collector, -u or -d; the one line names what is wrong.
+  --help mentions --collector, -u, -g, --pidfile, -d and --stats-file.
 """
 import os
+import pwd
 import re
 import struct
 import sys
@@ -50,6 +55,10 @@ missing = [o for o in options if not re.search(r"(?<![\w-])%s(?![\w-])" % re.esc
 t.check(not missing, "--help mentions every option (%s)" % " ".join(options),
         "missing: %s\nhelp text:\n%s" % (" ".join(missing), text[:2000]))
 t.check(re.search(r"HOST", text) and re.search(r"PORT", text), "--help mentions HOST and PORT")
+new_options = ["--collector", "-u", "-g", "--pidfile", "-d", "--stats-file"]
+missing = [o for o in new_options if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), text)]
+t.check(not missing, "--help mentions the newer options (%s)" % " ".join(new_options),
+        "missing: %s" % " ".join(missing))
 
 # ---------------------------------------------------------------- --version
 r = tt.run_tapxfr(["--version"], timeout=10)
@@ -81,6 +90,50 @@ for what, args in bad:
     ok = r.rc == 2 and len(lines) == 1 and "stats:" not in lines[0]
     t.check(ok, "%s: exit 2 and one stderr line: rc=%r, %r"
             % (what, r.rc, lines[0] if len(lines) == 1 else "%d lines" % len(lines)),
+            None if ok else "stderr:\n" + r.stderr[:1500])
+
+# The newer options: (what, args, a word the one line must contain).
+try:
+    me = pwd.getpwuid(os.getuid()).pw_name      # a user that exists, so -g is the fault
+except KeyError:
+    me = str(os.getuid())
+bad_new = [
+    ("--collector with another scheme (http://)",
+     ["--collector", "http://127.0.0.1:" + port, "-r", pcap], "http://"),
+    ("--collector without scheme", ["--collector", "127.0.0.1:" + port, "-r", pcap], "--collector"),
+    ("--collector without port", ["--collector", "tcp://127.0.0.1", "-r", pcap], "--collector"),
+    ("--collector with empty port", ["--collector", "tcp://127.0.0.1:", "-r", pcap], "--collector"),
+    ("--collector with empty host", ["--collector", "tcp://:" + port, "-r", pcap], "--collector"),
+    ("--collector with nothing after the scheme", ["--collector", "udp://", "-r", pcap], "--collector"),
+    ("--collector with port 0", ["--collector", "udp://127.0.0.1:0", "-r", pcap], "--collector"),
+    ("--collector with port 65536", ["--collector", "udp://127.0.0.1:65536", "-r", pcap], "--collector"),
+    ("--collector with port not a number", ["--collector", "tcp://127.0.0.1:12ab", "-r", pcap],
+     "--collector"),
+    ("--collector with a path after the port", ["--collector", "udp://127.0.0.1:%s/x" % port, "-r", pcap],
+     "--collector"),
+    ("--collector with an unclosed IPv6 bracket", ["--collector", "tcp://[::1:" + port, "-r", pcap],
+     "--collector"),
+    ("--collector with no colon after the IPv6 bracket", ["--collector", "tcp://[::1]" + port, "-r", pcap],
+     "--collector"),
+    ("--collector empty", ["--collector", "", "-r", pcap], "--collector"),
+    ("a bad --collector after a good one",
+     ["--collector", "udp://127.0.0.1:" + port, "--collector", "tcp//127.0.0.1:" + port, "-r", pcap],
+     "tcp//"),
+    ("--collector without its argument", ["-r", pcap, "--collector"], "--collector"),
+    ("unknown -u user", ["-u", "no-such-user-tapxfr", "-r", pcap, "127.0.0.1", port],
+     "no-such-user-tapxfr"),
+    ("unknown -g group", ["-u", me, "-g", "no-such-group-tapxfr", "-r", pcap, "127.0.0.1", port],
+     "no-such-group-tapxfr"),
+    ("-T with --collector", ["-T", "--collector", "udp://127.0.0.1:" + port], "-T"),
+    ("-T with -u", ["-T", "-u", me], "-T"),
+    ("-T with -d", ["-T", "-d"], "-T"),
+]
+for what, args, needle in bad_new:
+    r = tt.run_tapxfr(args, timeout=10)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    ok = r.rc == 2 and len(lines) == 1 and "stats:" not in lines[0] and needle in lines[0]
+    t.check(ok, "%s: exit 2 and one stderr line naming %r: rc=%r, %r"
+            % (what, needle, r.rc, lines[0] if len(lines) == 1 else "%d lines" % len(lines)),
             None if ok else "stderr:\n" + r.stderr[:1500])
 
 coll.wait(idle=0.3, timeout=2)
