@@ -41,6 +41,8 @@ static const char usage_text[] =
     "                            also client-response, stub-response, tool-response,\n"
     "                            update-response)\n"
     "      --dnstap-max-frame SIZE skip larger dnstap frames (default 256k)\n"
+    "      --dnstap-timeout S    close a writer that has not started within S seconds\n"
+    "                            (default 10)\n"
     "Output:\n"
     "  HOST PORT              the collector (name, IPv4 or IPv6 address)\n"
     "  -t                     send over TCP (banner line, then length-prefixed)\n"
@@ -86,6 +88,7 @@ enum {
     OPT_DT_TYPES,
     OPT_DT_MAX_FRAME,
     OPT_COLLECTOR,
+    OPT_DT_TIMEOUT,
     OPT_PIDFILE,
     OPT_STATS_FILE,
 };
@@ -106,6 +109,7 @@ static const struct option long_opts[] = {
     {"dnstap-types", required_argument, NULL, OPT_DT_TYPES},
     {"dnstap-max-frame", required_argument, NULL, OPT_DT_MAX_FRAME},
     {"collector", required_argument, NULL, OPT_COLLECTOR},
+    {"dnstap-timeout", required_argument, NULL, OPT_DT_TIMEOUT},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"help", no_argument, NULL, 'h'},
@@ -269,6 +273,7 @@ static void defaults(struct cli *c)
     c->dt_gid = (gid_t)-1;
     c->dt_types = DNSTAP_DEFAULT_TYPES;
     c->dt_max_frame = CLI_DEFAULT_DNSTAP_MAX_FRAME;
+    c->dt_timeout_ms = 10000;
 }
 
 /* Paths used after a possible chdir("/") (-d) or at exit are made
@@ -436,6 +441,12 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                             *bad ? "' is not a response type" : "");
             break;
         }
+        case OPT_DT_TIMEOUT:
+            if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
+                return fail("invalid --dnstap-timeout '%s': 1 to 3600 seconds expected",
+                            optarg);
+            c->dt_timeout_ms = (unsigned)v * 1000;
+            break;
         case OPT_DT_MAX_FRAME:
             if (cli_size(optarg, &sz) < 0 || sz < 512 || sz > (64u << 20))
                 return fail("invalid --dnstap-max-frame '%s': 512 to 64M expected", optarg);

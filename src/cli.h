@@ -52,6 +52,7 @@ struct cli {
     gid_t dt_gid;      /* --dnstap-socket-group, (gid_t)-1 if unset */
     uint32_t dt_types; /* --dnstap-types, DNSTAP_TYPE_BIT set */
     size_t dt_max_frame; /* --dnstap-max-frame */
+    unsigned dt_timeout_ms; /* --dnstap-timeout: handshake deadline */
 
     /* output: the positional HOST PORT and every --collector */
     enum cli_proto proto; /* -t: protocol of the positional collector */

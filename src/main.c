@@ -168,9 +168,12 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (signum == SIGHUP) {
         /* The statistics file is rewritten whole each time, so "reopen"
-         * means: write it now, wherever the path points today. */
+         * means: write it now, wherever the path points today. A dnstap
+         * socket file that was removed is made again. */
         write_metrics(a);
-        log_notice("SIGHUP: statistics file rewritten");
+        for (int i = 0; i < a->n_dtsocks; i++)
+            dtsock_check(&a->dtsocks[i]);
+        log_notice("SIGHUP: statistics file rewritten, dnstap sockets checked");
         return;
     }
     log_notice("%s received; flushing and exiting", strsignal(signum));
@@ -230,6 +233,7 @@ static int open_dnstap(struct app *a)
             .mode = a->cli.dt_mode,
             .gid = a->cli.dt_gid,
             .max_frame = a->cli.dt_max_frame,
+            .handshake_ms = a->cli.dt_timeout_ms,
             .types = a->cli.dt_types,
         };
         struct dtsock *s = &a->dtsocks[a->n_dtsocks];

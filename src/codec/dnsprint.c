@@ -2,6 +2,7 @@
 
 #include "codec/dnsprint.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -167,6 +168,7 @@ int dnsprint_walk(const uint8_t *msg, size_t len, struct dnsprint_msg *m)
         pos += 4;
     }
 
+    m->answers = pos;
     /* The counts bound the work only through the length: each RR takes
      * at least 11 bytes, so a lying header fails on ESHORT quickly. */
     rrs = (unsigned)m->ancount + m->nscount + m->arcount;
@@ -196,6 +198,428 @@ int dnsprint_walk(const uint8_t *msg, size_t len, struct dnsprint_msg *m)
     }
     m->end = pos;
     return DNSPRINT_OK;
+}
+
+int dnsprint_rr(const uint8_t *msg, size_t len, size_t off,
+                struct dnsprint_rr *rr, size_t *next)
+{
+    size_t pos;
+    int rc;
+
+    rr->owner = off;
+    rc = dnsprint_name(msg, len, off, NULL, 0, &pos);
+    if (rc < 0)
+        return rc;
+    if (len - pos < 10)
+        return DNSPRINT_ESHORT;
+    rr->type = rd16(msg + pos);
+    rr->cls = rd16(msg + pos + 2);
+    rr->ttl = rd32(msg + pos + 4);
+    rr->rdlen = rd16(msg + pos + 8);
+    rr->rdata = pos + 10;
+    if (len - rr->rdata < rr->rdlen)
+        return DNSPRINT_ESHORT;
+    if (next)
+        *next = rr->rdata + rr->rdlen;
+    return DNSPRINT_OK;
+}
+
+/* ------------------------------------------------------------- RDATA */
+
+/* RDATA that does not have the shape of its type: not an error of the
+ * message, the record is then printed in the generic form. Never leaves
+ * this file. */
+#define MALFORMED (-100)
+
+/* A cursor over one RDATA. All reads are checked against end, which is
+ * the end of the RDATA, never past the message. */
+struct rdcur {
+    const uint8_t *msg;
+    size_t pos, end;
+};
+
+static void sink_fmt(struct sink *s, const char *fmt, unsigned long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), fmt, v);
+
+    sink_put(s, tmp, (size_t)n);
+}
+
+static int cur_u8(struct rdcur *c, unsigned *v)
+{
+    if (c->end - c->pos < 1)
+        return MALFORMED;
+    *v = c->msg[c->pos];
+    c->pos += 1;
+    return 0;
+}
+
+static int cur_u16(struct rdcur *c, unsigned *v)
+{
+    if (c->end - c->pos < 2)
+        return MALFORMED;
+    *v = rd16(c->msg + c->pos);
+    c->pos += 2;
+    return 0;
+}
+
+static int cur_u32(struct rdcur *c, unsigned long *v)
+{
+    if (c->end - c->pos < 4)
+        return MALFORMED;
+    *v = rd32(c->msg + c->pos);
+    c->pos += 4;
+    return 0;
+}
+
+/* Numbers, each read as 8, 16 or 32 bits as widths says ('1', '2', '4')
+ * and written with fmt: "%lu " before a field that follows, " %lu" after
+ * one. */
+static int put_numbers(struct sink *s, struct rdcur *c, const char *widths,
+                       const char *fmt)
+{
+    for (; *widths; widths++) {
+        unsigned v = 0;
+        unsigned long l = 0;
+        int rc;
+
+        if (*widths == '1')
+            rc = cur_u8(c, &v);
+        else if (*widths == '2')
+            rc = cur_u16(c, &v);
+        else
+            rc = cur_u32(c, &l);
+        if (rc < 0)
+            return rc;
+        sink_fmt(s, fmt, *widths == '4' ? l : v);
+    }
+    return 0;
+}
+
+/* A name inside the RDATA. Passing the end of the RDATA as the message
+ * length keeps the labels inside it; pointers only go backwards, so they
+ * stay inside the message whatever they point at. */
+static int put_name(struct sink *s, struct rdcur *c)
+{
+    char name[DNSPRINT_NAME_MAX];
+    int n = dnsprint_name(c->msg, c->end, c->pos, name, sizeof(name),
+                          &c->pos);
+
+    if (n < 0)
+        return MALFORMED;
+    sink_put(s, name, (size_t)n);
+    return 0;
+}
+
+/* A character string's bytes, inside double quotes. */
+static void put_quoted(struct sink *s, const uint8_t *p, size_t n)
+{
+    char esc[4];
+
+    sink_put(s, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            sink_put(s, esc, 2);
+        } else if (c >= 0x20 && c < 0x7f) {
+            esc[0] = (char)c;
+            sink_put(s, esc, 1);
+        } else {
+            esc[0] = '\\';
+            esc[1] = (char)('0' + c / 100);
+            esc[2] = (char)('0' + c / 10 % 10);
+            esc[3] = (char)('0' + c % 10);
+            sink_put(s, esc, 4);
+        }
+    }
+    sink_put(s, "\"", 1);
+}
+
+static void put_hex(struct sink *s, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    char pair[2];
+
+    for (size_t i = 0; i < n; i++) {
+        pair[0] = digits[p[i] >> 4];
+        pair[1] = digits[p[i] & 0xf];
+        sink_put(s, pair, 2);
+    }
+}
+
+/* RFC 4648 section 4, with padding. */
+static void put_base64(struct sink *s, const uint8_t *p, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char quad[4];
+
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        size_t left = n - i;
+
+        if (left > 1)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (left > 2)
+            v |= p[i + 2];
+        quad[0] = alphabet[v >> 18 & 0x3f];
+        quad[1] = alphabet[v >> 12 & 0x3f];
+        quad[2] = left > 1 ? alphabet[v >> 6 & 0x3f] : '=';
+        quad[3] = left > 2 ? alphabet[v & 0x3f] : '=';
+        sink_put(s, quad, 4);
+    }
+}
+
+/* RFC 4034 3.2: YYYYMMDDHHmmSS in UTC. The 32-bit value is read as
+ * seconds since 1970, which covers every signature until 2106. Days to
+ * a civil date as in Howard Hinnant's days_from_civil inverse, in
+ * unsigned arithmetic since the date is never before 1970. */
+static void put_sigtime(struct sink *s, unsigned long t)
+{
+    unsigned long days = t / 86400, secs = t % 86400;
+    unsigned long z = days + 719468;
+    unsigned long era = z / 146097;
+    unsigned long doe = z - era * 146097;
+    unsigned long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned long mp = (5 * doy + 2) / 153;
+    unsigned long d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned long m = mp < 10 ? mp + 3 : mp - 9;
+    unsigned long y = yoe + era * 400 + (m <= 2);
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%04lu%02lu%02lu%02lu%02lu%02lu", y,
+                     m, d, secs / 3600, secs / 60 % 60, secs % 60);
+
+    sink_put(s, tmp, (size_t)n);
+}
+
+/* RFC 4034 4.1.2: windows in strictly increasing order, each 1 to 32
+ * octets of bitmap. Each type is written with a space in front. */
+static int put_type_bitmap(struct sink *s, struct rdcur *c)
+{
+    int last = -1;
+
+    while (c->pos < c->end) {
+        unsigned window, n;
+        char buf[DNSPRINT_MNEMONIC_MAX];
+
+        if (cur_u8(c, &window) < 0 || cur_u8(c, &n) < 0)
+            return MALFORMED;
+        if ((int)window <= last || n < 1 || n > 32 || c->end - c->pos < n)
+            return MALFORMED;
+        last = (int)window;
+        for (unsigned i = 0; i < n; i++) {
+            uint8_t bits = c->msg[c->pos + i];
+
+            for (unsigned b = 0; b < 8; b++) {
+                const char *name;
+
+                if (!(bits & (0x80 >> b)))
+                    continue;
+                name = dnsprint_type((uint16_t)(window << 8 | (i * 8 + b)),
+                                     buf);
+                sink_put(s, " ", 1);
+                sink_put(s, name, strlen(name));
+            }
+        }
+        c->pos += n;
+    }
+    return 0;
+}
+
+static int rdata_typed(struct sink *s, struct rdcur *c,
+                       const struct dnsprint_rr *rr)
+{
+    const uint8_t *p = c->msg + c->pos;
+    size_t n = c->end - c->pos;
+    char buf[DNSPRINT_MNEMONIC_MAX];
+    unsigned v;
+    int rc = 0;
+
+    switch (rr->type) {
+    case 1: /* A */
+        if (rr->cls != 1 || n != 4)
+            return MALFORMED;
+        sink_fmt(s, "%lu.", p[0]);
+        sink_fmt(s, "%lu.", p[1]);
+        sink_fmt(s, "%lu.", p[2]);
+        sink_fmt(s, "%lu", p[3]);
+        c->pos += 4;
+        break;
+    case 28: { /* AAAA */
+        char text[INET6_ADDRSTRLEN];
+
+        if (rr->cls != 1 || n != 16 ||
+            !inet_ntop(AF_INET6, p, text, sizeof(text)))
+            return MALFORMED;
+        sink_put(s, text, strlen(text));
+        c->pos += 16;
+        break;
+    }
+    case 2:  /* NS */
+    case 5:  /* CNAME */
+    case 12: /* PTR */
+    case 39: /* DNAME */
+        rc = put_name(s, c);
+        break;
+    case 15: /* MX */
+        rc = put_numbers(s, c, "2", "%lu ");
+        if (rc == 0)
+            rc = put_name(s, c);
+        break;
+    case 16: /* TXT */
+    case 99: /* SPF */
+        /* At least one string (RFC 1035 3.3.14). */
+        if (n == 0)
+            return MALFORMED;
+        while (rc == 0 && c->pos < c->end) {
+            rc = cur_u8(c, &v);
+            if (rc == 0 && c->end - c->pos < v)
+                rc = MALFORMED;
+            if (rc == 0) {
+                if (c->pos - 1 > rr->rdata)
+                    sink_put(s, " ", 1);
+                put_quoted(s, c->msg + c->pos, v);
+                c->pos += v;
+            }
+        }
+        break;
+    case 6: /* SOA */
+        rc = put_name(s, c);
+        if (rc == 0) {
+            sink_put(s, " ", 1);
+            rc = put_name(s, c);
+        }
+        if (rc == 0)
+            rc = put_numbers(s, c, "44444", " %lu");
+        break;
+    case 33: /* SRV */
+        rc = put_numbers(s, c, "222", "%lu ");
+        if (rc == 0)
+            rc = put_name(s, c);
+        break;
+    case 257: { /* CAA, RFC 8659 4.1: the tag is 1 to 15 letters and digits */
+        unsigned flags, taglen;
+
+        rc = cur_u8(c, &flags);
+        if (rc == 0)
+            rc = cur_u8(c, &taglen);
+        if (rc == 0 && (taglen < 1 || taglen > 15 || c->end - c->pos < taglen))
+            rc = MALFORMED;
+        for (unsigned i = 0; rc == 0 && i < taglen; i++) {
+            uint8_t t = c->msg[c->pos + i];
+
+            if (!((t >= '0' && t <= '9') || (t >= 'a' && t <= 'z') ||
+                  (t >= 'A' && t <= 'Z')))
+                rc = MALFORMED;
+        }
+        if (rc < 0)
+            return rc;
+        sink_fmt(s, "%lu ", flags);
+        sink_put(s, (const char *)c->msg + c->pos, taglen);
+        sink_put(s, " ", 1);
+        c->pos += taglen;
+        put_quoted(s, c->msg + c->pos, c->end - c->pos);
+        c->pos = c->end;
+        break;
+    }
+    case 43:    /* DS */
+    case 59:    /* CDS */
+        /* Key tag, algorithm, digest type and a digest of one octet at
+         * least (a CDS delete request has exactly one). */
+        if (n < 5)
+            return MALFORMED;
+        put_numbers(s, c, "211", "%lu ");
+        put_hex(s, c->msg + c->pos, c->end - c->pos);
+        c->pos = c->end;
+        break;
+    case 48: /* DNSKEY */
+    case 60: /* CDNSKEY */
+        if (n < 5)
+            return MALFORMED;
+        put_numbers(s, c, "211", "%lu ");
+        put_base64(s, c->msg + c->pos, c->end - c->pos);
+        c->pos = c->end;
+        break;
+    case 46: { /* RRSIG */
+        unsigned covered = 0, alg = 0, labels = 0, tag = 0;
+        unsigned long ttl = 0, expire = 0, incept = 0;
+        const char *name;
+
+        if (n < 18)
+            return MALFORMED;
+        cur_u16(c, &covered);
+        cur_u8(c, &alg);
+        cur_u8(c, &labels);
+        cur_u32(c, &ttl);
+        cur_u32(c, &expire);
+        cur_u32(c, &incept);
+        cur_u16(c, &tag);
+        name = dnsprint_type((uint16_t)covered, buf);
+        sink_put(s, name, strlen(name));
+        sink_fmt(s, " %lu", alg);
+        sink_fmt(s, " %lu", labels);
+        sink_fmt(s, " %lu ", ttl);
+        put_sigtime(s, expire);
+        sink_put(s, " ", 1);
+        put_sigtime(s, incept);
+        sink_fmt(s, " %lu ", tag);
+        rc = put_name(s, c);
+        /* A signature of one octet at least. */
+        if (rc == 0 && c->pos == c->end)
+            rc = MALFORMED;
+        if (rc == 0) {
+            sink_put(s, " ", 1);
+            put_base64(s, c->msg + c->pos, c->end - c->pos);
+            c->pos = c->end;
+        }
+        break;
+    }
+    case 47: /* NSEC */
+        rc = put_name(s, c);
+        if (rc == 0)
+            rc = put_type_bitmap(s, c);
+        break;
+    default:
+        return MALFORMED;
+    }
+    if (rc == 0 && c->pos != c->end)
+        rc = MALFORMED;
+    return rc;
+}
+
+int dnsprint_rdata(const uint8_t *msg, size_t len,
+                   const struct dnsprint_rr *rr, char *buf, size_t size)
+{
+    struct sink s = { buf, size, 0, 0 };
+    struct rdcur c;
+
+    if (size > 0)
+        buf[0] = '\0';
+    if (rr->rdata > len || len - rr->rdata < rr->rdlen)
+        return DNSPRINT_ESHORT;
+    c.msg = msg;
+    c.pos = rr->rdata;
+    c.end = rr->rdata + rr->rdlen;
+    if (rdata_typed(&s, &c, rr) < 0) {
+        /* RFC 3597 5: \# length hex. Starts over in an empty buffer. */
+        s.used = 0;
+        s.full = 0;
+        if (size > 0)
+            buf[0] = '\0';
+        sink_fmt(&s, "\\# %lu", rr->rdlen);
+        if (rr->rdlen > 0) {
+            sink_put(&s, " ", 1);
+            put_hex(&s, msg + rr->rdata, rr->rdlen);
+        }
+    }
+    if (s.full || size == 0)
+        return DNSPRINT_ENOSPC;
+    return (int)s.used;
 }
 
 static const char *fmt_number(char buf[DNSPRINT_MNEMONIC_MAX],
@@ -328,6 +752,19 @@ const char *dnsprint_rcode(uint16_t rcode, char buf[DNSPRINT_MNEMONIC_MAX])
     }
 }
 
+const char *dnsprint_opcode(uint8_t opcode, char buf[DNSPRINT_MNEMONIC_MAX])
+{
+    switch (opcode) {
+    case 0: return "QUERY";
+    case 1: return "IQUERY";
+    case 2: return "STATUS";
+    case 4: return "NOTIFY";
+    case 5: return "UPDATE";
+    case 6: return "DSO";
+    default: return fmt_number(buf, "OPCODE", opcode);
+    }
+}
+
 int dnsprint_flags(uint16_t flags, char sep, char *buf, size_t size)
 {
     static const struct {
@@ -384,6 +821,78 @@ const char *dnsprint_strerror(int status)
     case DNSPRINT_ELABEL: return "reserved label type";
     case DNSPRINT_ENAMELEN: return "name too long";
     case DNSPRINT_ENOSPC: return "output buffer too small";
+    case DNSPRINT_ETOOBIG: return "too long for an IPv4/UDP packet";
     default: return "unknown error";
     }
+}
+
+/* ---------------------------------------------------------------- pcap */
+
+static void le16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    le16(p, v);
+    le16(p + 2, v >> 16);
+}
+
+static void be16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+void dnsprint_pcap_file_header(uint8_t out[DNSPRINT_PCAP_FILE_HEADER_LEN])
+{
+    /* Little-endian whatever the host: readers accept either order and
+     * the file is then the same on every machine. */
+    le32(out, 0xa1b2c3d4);
+    le16(out + 4, 2);
+    le16(out + 6, 4);
+    le32(out + 8, 0);  /* thiszone: UTC */
+    le32(out + 12, 0); /* sigfigs */
+    le32(out + 16, DNSPRINT_PCAP_SNAPLEN);
+    le32(out + 20, DNSPRINT_PCAP_LINKTYPE_RAW);
+}
+
+int dnsprint_pcap_record(uint8_t out[DNSPRINT_PCAP_RECORD_PREFIX_LEN],
+                         uint32_t sec, uint32_t usec, const uint8_t src[4],
+                         const uint8_t dst[4], size_t dns_len)
+{
+    uint8_t *ip = out + 16, *udp = out + 36;
+    uint32_t sum = 0;
+
+    if (dns_len > DNSPRINT_PCAP_DNS_MAX)
+        return DNSPRINT_ETOOBIG;
+    le32(out, sec);
+    le32(out + 4, usec);
+    le32(out + 8, (uint32_t)(28 + dns_len));
+    le32(out + 12, (uint32_t)(28 + dns_len));
+
+    ip[0] = 0x45; /* version 4, 5 words */
+    ip[1] = 0;
+    be16(ip + 2, (uint32_t)(28 + dns_len));
+    be16(ip + 4, 0);      /* ID: 0 is fine with DF (RFC 6864 4.1) */
+    be16(ip + 6, 0x4000); /* DF, offset 0 */
+    ip[8] = 64;
+    ip[9] = 17;
+    be16(ip + 10, 0);
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    /* RFC 1071: the one's complement of the one's complement sum. */
+    for (int i = 0; i < 20; i += 2)
+        sum += rd16(ip + i);
+    while (sum > 0xffff)
+        sum = (sum & 0xffff) + (sum >> 16);
+    be16(ip + 10, ~sum & 0xffff);
+
+    be16(udp, DNSPRINT_PCAP_PORT);
+    be16(udp + 2, DNSPRINT_PCAP_PORT);
+    be16(udp + 4, (uint32_t)(8 + dns_len));
+    be16(udp + 6, 0); /* no checksum (RFC 768) */
+    return DNSPRINT_PCAP_RECORD_PREFIX_LEN;
 }

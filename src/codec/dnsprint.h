@@ -1,8 +1,10 @@
 /* dnsprint.h: walking and printing DNS messages for humans (pure).
  *
  * Bytes in, text out: no I/O, no allocation, no libuv types. The collector
- * uses dnsprint_walk() to reject garbage and dnsprint_summary() to print
- * one line per message; unit tests and fuzzers drive every branch.
+ * uses dnsprint_walk() to reject garbage, dnsprint_summary() to print one
+ * line per message, dnsprint_rr() and dnsprint_rdata() to print the answer
+ * records, and the dnsprint_pcap_*() encoders to write what it received as
+ * a pcap file; unit tests and fuzzers drive every branch.
  *
  * Names are printed in presentation format with a trailing dot ("." for
  * the root). Label bytes outside 0x21..0x7e, and the space, are written as
@@ -35,6 +37,13 @@
 #define DNSPRINT_FLAGS_MAX 32
 /* Everything dnsprint_summary() can write, NUL included. */
 #define DNSPRINT_SUMMARY_MAX (DNSPRINT_NAME_MAX + 128)
+/* Everything dnsprint_rdata() can write, NUL included. The largest text
+ * comes from an NSEC record: a name and up to 65536 types from 256
+ * strictly increasing bitmap windows, each type as a space and a mnemonic
+ * of at most 10 characters ("NSEC3PARAM"). Every other form is smaller
+ * (TXT and CAA at most 4 characters per RDATA octet, RFC 3597 generic at
+ * most 2 plus 9). */
+#define DNSPRINT_RDATA_MAX (DNSPRINT_NAME_MAX + 256 * 256 * 11)
 
 /* Status codes: 0 is success, failures are negative. */
 enum dnsprint_status {
@@ -45,6 +54,7 @@ enum dnsprint_status {
     DNSPRINT_ELABEL = -3,   /* reserved label type (0x40 or 0x80 bits) */
     DNSPRINT_ENAMELEN = -4, /* name longer than 255 octets */
     DNSPRINT_ENOSPC = -5,   /* caller's output buffer too small */
+    DNSPRINT_ETOOBIG = -6,  /* message too long for an IPv4/UDP packet */
 };
 
 #define DNSPRINT_FLAG_QR 0x8000
@@ -73,6 +83,8 @@ struct dnsprint_msg {
     int has_question;
     char qname[DNSPRINT_NAME_MAX];
     uint16_t qtype, qclass;
+    size_t answers; /* offset of the first answer RR: just past the
+                       question section */
     size_t len; /* the message length given to dnsprint_walk() */
     size_t end; /* offset just past the last RR; len - end trailing bytes
                    are tolerated and not inspected */
@@ -95,6 +107,56 @@ int dnsprint_name(const uint8_t *msg, size_t len, size_t off, char *buf,
  * on failure *m is partially filled and must not be used. */
 int dnsprint_walk(const uint8_t *msg, size_t len, struct dnsprint_msg *m);
 
+/* The fixed fields of one resource record and where its parts are: all
+ * offsets are into the message given to dnsprint_rr(). */
+struct dnsprint_rr {
+    size_t owner; /* the owner name, for dnsprint_name() */
+    uint16_t type, cls;
+    uint32_t ttl;
+    uint16_t rdlen;
+    size_t rdata; /* RDATA: msg[rdata .. rdata + rdlen), inside the message */
+};
+
+/* Reads the resource record at offset off of msg[0..len): checks the owner
+ * name, reads the fixed fields and checks that the RDATA lies within the
+ * message. Sets *next (when non-NULL) to the offset just past the record.
+ * Returns 0, or a negative dnsprint_status; on failure *rr is partially
+ * filled and *next is untouched. After a successful dnsprint_walk(),
+ * reading m->ancount records from m->answers never fails. */
+int dnsprint_rr(const uint8_t *msg, size_t len, size_t off,
+                struct dnsprint_rr *rr, size_t *next);
+
+/* Writes the RDATA of rr (as read by dnsprint_rr() from the same msg[0..
+ * len)) in presentation format, and a NUL, into buf[0..size):
+ *   A, AAAA (class IN only)   192.0.2.1   2001:db8::1
+ *   NS, CNAME, PTR, DNAME     a name, as dnsprint_name() writes it
+ *   MX                        10 mail.example.
+ *   TXT, SPF                  "v=spf1 -all" "second string"
+ *   SOA                       mname rname serial refresh retry expire minimum
+ *   SRV                       priority weight port target
+ *   CAA                       0 issue "ca.example"
+ *   DS, CDS                   keytag algorithm digesttype HEXDIGEST
+ *   DNSKEY, CDNSKEY           flags protocol algorithm base64key
+ *   RRSIG                     TYPE alg labels ttl YYYYMMDDHHmmSS (expiration)
+ *                             YYYYMMDDHHmmSS (inception) keytag signer base64
+ *   NSEC                      next.name. A NS SOA RRSIG NSEC ...
+ *   anything else             \# 4 C0000201 (RFC 3597 generic form, upper
+ *                             case hex; "\# 0" for empty RDATA)
+ * Inside quotes (TXT, CAA value) " and \ get a backslash and bytes
+ * outside 0x20..0x7e are written as \DDD, so the text never holds a
+ * control character or a byte above 0x7e. Names inside RDATA are read
+ * with compression pointers followed, but must start and (before any
+ * pointer) end within the RDATA. RDATA that does not have the shape its
+ * type requires (wrong length, bad name, bytes left over, a TXT string or
+ * CAA tag running past the end, NSEC windows not strictly increasing,
+ * ...) is written in the generic form instead, so every record gets a
+ * text. Nothing outside msg[0..len) is ever read. Returns the length of
+ * the text, DNSPRINT_ESHORT when the RDATA does not lie within the
+ * message, or DNSPRINT_ENOSPC (buf then holds a NUL-terminated prefix
+ * when size > 0); DNSPRINT_RDATA_MAX is always enough. */
+int dnsprint_rdata(const uint8_t *msg, size_t len,
+                   const struct dnsprint_rr *rr, char *buf, size_t size);
+
 /* The mnemonic of an RR type ("A", "AAAA", "HTTPS", ...): a static string,
  * or "TYPEnnn" (RFC 3597) written into buf, which is then returned. */
 const char *dnsprint_type(uint16_t type, char buf[DNSPRINT_MNEMONIC_MAX]);
@@ -105,6 +167,10 @@ const char *dnsprint_class(uint16_t cls, char buf[DNSPRINT_MNEMONIC_MAX]);
 /* The mnemonic of a (possibly extended) response code ("NOERROR",
  * "NXDOMAIN", "BADVERS", ...), or "RCODEn" in buf. */
 const char *dnsprint_rcode(uint16_t rcode, char buf[DNSPRINT_MNEMONIC_MAX]);
+
+/* The mnemonic of an opcode ("QUERY", "NOTIFY", "UPDATE", ...), or
+ * "OPCODEn" in buf. */
+const char *dnsprint_opcode(uint8_t opcode, char buf[DNSPRINT_MNEMONIC_MAX]);
 
 /* Writes the header flags that are set, in the order qr aa tc rd ra ad cd,
  * separated by sep, into buf ("" when none is set). Returns the length of
@@ -122,5 +188,36 @@ int dnsprint_summary(const struct dnsprint_msg *m, char *buf, size_t size);
 
 /* A short static description of a status code, e.g. "truncated". */
 const char *dnsprint_strerror(int status);
+
+/* pcap output: DNS messages as IPv4/UDP packets in a classic pcap file
+ * (microsecond timestamps, little-endian, LINKTYPE_RAW), written by hand
+ * so the collector needs no libpcap. A file is the file header followed,
+ * per message, by the record prefix from dnsprint_pcap_record() and the
+ * DNS message itself. */
+#define DNSPRINT_PCAP_FILE_HEADER_LEN 24
+#define DNSPRINT_PCAP_LINKTYPE_RAW 101
+#define DNSPRINT_PCAP_SNAPLEN 65535
+/* The 16-byte record header, then the 20-byte IPv4 and 8-byte UDP
+ * headers. */
+#define DNSPRINT_PCAP_RECORD_PREFIX_LEN (16 + 20 + 8)
+/* The IPv4 total length is 16 bits. */
+#define DNSPRINT_PCAP_DNS_MAX (65535 - 20 - 8)
+#define DNSPRINT_PCAP_PORT 53
+
+/* Writes the pcap file header: magic a1b2c3d4 (microseconds), version
+ * 2.4, snaplen DNSPRINT_PCAP_SNAPLEN, link type LINKTYPE_RAW. */
+void dnsprint_pcap_file_header(uint8_t out[DNSPRINT_PCAP_FILE_HEADER_LEN]);
+
+/* Writes the prefix of one pcap record holding a DNS message of dns_len
+ * bytes: the record header (time sec.usec, captured and original length
+ * alike) and an IPv4 header (no options, ID 0, DF, TTL 64, protocol UDP,
+ * header checksum computed) from src to dst, then a UDP header from port
+ * 53 to port 53 with checksum 0 (none). The DNS message must follow it
+ * in the file. Returns DNSPRINT_PCAP_RECORD_PREFIX_LEN, or
+ * DNSPRINT_ETOOBIG when dns_len exceeds DNSPRINT_PCAP_DNS_MAX (out is
+ * then untouched). */
+int dnsprint_pcap_record(uint8_t out[DNSPRINT_PCAP_RECORD_PREFIX_LEN],
+                         uint32_t sec, uint32_t usec, const uint8_t src[4],
+                         const uint8_t dst[4], size_t dns_len);
 
 #endif

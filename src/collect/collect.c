@@ -2,8 +2,10 @@
  *
  * Listens on UDP and TCP sockets, checks every DNSXFR01 message it
  * receives (magic, then a full walk of the DNS message) and prints one
- * line per valid message, as a text summary or as hex. It exists to test
- * tapxfr end to end and to look at a live feed; it is not a store.
+ * line per valid message: a JSON object with the answers decoded, a text
+ * summary, or hex. With --pcap it also writes every valid message as a
+ * UDP packet into a pcap file. It exists to test tapxfr end to end and to
+ * look at a live feed; it is not a store.
  *
  * One libuv loop, handles embedded by value and closed through their close
  * callbacks; shutdown (signal, -n reached, fatal error) closes every
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #define PROG "tapxfr-collect"
@@ -44,7 +47,7 @@ enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 enum proto { PROTO_UDP, PROTO_TCP };
 
-enum format { FORMAT_TEXT, FORMAT_HEX };
+enum format { FORMAT_JSON, FORMAT_TEXT, FORMAT_HEX };
 
 /* What collect_message() made of one DNSXFR01 message. */
 enum verdict {
@@ -66,6 +69,7 @@ struct opts {
     enum format format;
     uint64_t count; /* -n, 0: no limit */
     const char *output;
+    const char *pcap;   /* --pcap, NULL: none */
     const char *banner; /* NULL: the default */
     int verbose;
 };
@@ -109,8 +113,10 @@ struct collector {
 
     FILE *out;
     int out_is_file;
-    int dirty; /* lines written since the last flush */
+    FILE *pcap; /* NULL: no --pcap */
+    int dirty;  /* lines or packets written since the last flush */
     enum format format;
+    char *rdata; /* DNSPRINT_RDATA_MAX bytes for the JSON answers */
     char *banner;
     size_t banner_len;
     uint8_t *udp_buf; /* shared: a datagram is consumed in its callback */
@@ -119,6 +125,7 @@ struct collector {
     uint64_t received; /* valid messages printed */
     uint64_t invalid;  /* messages and TCP streams rejected */
     uint64_t refused;  /* connections over COLLECT_MAX_CONNS */
+    uint64_t pcap_too_long; /* valid, but too long for an IPv4 packet */
     int started;       /* every listener is up */
     int stopping;
     int status;
@@ -193,6 +200,11 @@ static void output_check(struct collector *col)
         clearerr(col->out);
         collector_stop(col, EXIT_RUNTIME);
     }
+    if (col->pcap && ferror(col->pcap)) {
+        log_warn("cannot write the pcap file");
+        clearerr(col->pcap);
+        collector_stop(col, EXIT_RUNTIME);
+    }
 }
 
 static void on_flush(uv_check_t *h)
@@ -205,7 +217,120 @@ static void on_flush(uv_check_t *h)
         return;
     col->dirty = 0;
     fflush(col->out);
+    if (col->pcap)
+        fflush(col->pcap);
     output_check(col);
+}
+
+/* A JSON string. The text dnsprint writes is printable ASCII already
+ * (names and character strings escape everything else as \DDD), so
+ * this only has to add backslashes; control characters and bytes above
+ * 0x7e, which it never sees, would become \u00XX (the byte read as
+ * Latin-1), so the line stays valid JSON whatever the input. */
+static void json_str(FILE *f, const char *s)
+{
+    static const char digits[] = "0123456789abcdef";
+    const char *run = s;
+
+    putc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+        size_t n = 6;
+
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            n = 2;
+        } else {
+            esc[4] = digits[c >> 4];
+            esc[5] = digits[c & 0xf];
+        }
+        fwrite(esc, 1, n, f);
+        run = s + 1;
+    }
+    fwrite(run, 1, (size_t)(s - run), f);
+    putc('"', f);
+}
+
+/* RFC 3339, UTC, microseconds: 2024-05-01T12:34:56.123456Z. */
+static void format_time(const struct timespec *ts, char *buf, size_t size)
+{
+    struct tm tm;
+    time_t t = ts->tv_sec;
+
+    gmtime_r(&t, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000));
+}
+
+static void output_json(struct collector *col, const struct timespec *ts,
+                        const char *peer, const char *proto,
+                        const uint8_t ns[4], const uint8_t *dns,
+                        size_t dns_len, const struct dnsprint_msg *m)
+{
+    static const struct {
+        uint16_t bit;
+        const char *key;
+    } flags[] = {
+        { DNSPRINT_FLAG_QR, "qr" }, { DNSPRINT_FLAG_AA, "aa" },
+        { DNSPRINT_FLAG_TC, "tc" }, { DNSPRINT_FLAG_RD, "rd" },
+        { DNSPRINT_FLAG_RA, "ra" }, { DNSPRINT_FLAG_AD, "ad" },
+        { DNSPRINT_FLAG_CD, "cd" },
+    };
+    FILE *f = col->out;
+    char when[128], name[DNSPRINT_NAME_MAX];
+    char b1[DNSPRINT_MNEMONIC_MAX], b2[DNSPRINT_MNEMONIC_MAX];
+    size_t pos = m->answers;
+
+    format_time(ts, when, sizeof(when));
+    fprintf(f, "{\"time\":\"%s\",\"sender\":", when);
+    json_str(f, peer);
+    fprintf(f, ",\"proto\":\"%s\",\"nameserver\":", proto);
+    if (ns[0] | ns[1] | ns[2] | ns[3])
+        fprintf(f, "\"%u.%u.%u.%u\"", ns[0], ns[1], ns[2], ns[3]);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"id\":%u", (unsigned)m->id);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        fprintf(f, ",\"%s\":%s", flags[i].key,
+                m->flags & flags[i].bit ? "true" : "false");
+    fprintf(f, ",\"opcode\":\"%s\",\"rcode\":\"%s\",\"question\":",
+            dnsprint_opcode(m->opcode, b1), dnsprint_rcode(m->rcode, b2));
+    if (m->has_question) {
+        fputs("{\"name\":", f);
+        json_str(f, m->qname);
+        fprintf(f, ",\"type\":\"%s\",\"class\":\"%s\"}",
+                dnsprint_type(m->qtype, b1), dnsprint_class(m->qclass, b2));
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"answers\":[", f);
+    for (unsigned i = 0; i < m->ancount; i++) {
+        struct dnsprint_rr rr;
+
+        /* dnsprint_walk() has checked every record already, so these
+         * cannot fail; if they did, the list would end early. */
+        if (dnsprint_rr(dns, dns_len, pos, &rr, &pos) < 0 ||
+            dnsprint_name(dns, dns_len, rr.owner, name, sizeof(name),
+                          NULL) < 0 ||
+            dnsprint_rdata(dns, dns_len, &rr, col->rdata,
+                           DNSPRINT_RDATA_MAX) < 0)
+            break;
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        json_str(f, name);
+        fprintf(f, ",\"ttl\":%" PRIu32 ",\"class\":\"%s\","
+                "\"type\":\"%s\",\"data\":", rr.ttl,
+                dnsprint_class(rr.cls, b1), dnsprint_type(rr.type, b2));
+        json_str(f, col->rdata);
+        putc('}', f);
+    }
+    fprintf(f, "],\"authority_count\":%u,\"additional_count\":%u,"
+            "\"length\":%zu}\n",
+            (unsigned)m->nscount, (unsigned)m->arcount, dns_len);
 }
 
 static void output_text(struct collector *col, const char *peer,
@@ -243,9 +368,35 @@ static void output_hex(struct collector *col, const uint8_t *buf, size_t len)
     fwrite(chunk, 1, n, col->out);
 }
 
-/* Checks and prints one DNSXFR01 message (without TCP prefix). */
-static int collect_message(struct collector *col, const char *peer,
-                           const char *proto, const uint8_t *buf, size_t len)
+/* The message as a UDP packet from the nameserver (0.0.0.0 when the
+ * field is zero) to 127.0.0.1, both port 53. tapxfr puts the source
+ * address of an AA response into the field, so tapxfr -r gives back the
+ * same DNSXFR01 message whenever the field is zero or AA is set: for
+ * everything tapxfr sends. */
+static void output_pcap(struct collector *col, const struct timespec *ts,
+                        const char *peer, const uint8_t ns[4],
+                        const uint8_t *dns, size_t dns_len)
+{
+    static const uint8_t dst[4] = { 127, 0, 0, 1 };
+    uint8_t prefix[DNSPRINT_PCAP_RECORD_PREFIX_LEN];
+
+    if (dnsprint_pcap_record(prefix, (uint32_t)ts->tv_sec,
+                             (uint32_t)(ts->tv_nsec / 1000), ns, dst,
+                             dns_len) < 0) {
+        col->pcap_too_long++;
+        log_debug("message from %s: %zu bytes of DNS are too long for an "
+                  "IPv4 packet, not in the pcap file", peer, dns_len);
+        return;
+    }
+    fwrite(prefix, 1, sizeof(prefix), col->pcap);
+    fwrite(dns, 1, dns_len, col->pcap);
+}
+
+/* Checks and prints one DNSXFR01 message (without TCP prefix), received
+ * at ts. */
+static int collect_message(struct collector *col, const struct timespec *ts,
+                           const char *peer, const char *proto,
+                           const uint8_t *buf, size_t len)
 {
     const uint8_t *ns, *dns;
     size_t dns_len;
@@ -268,8 +419,12 @@ static int collect_message(struct collector *col, const char *peer,
     }
     if (col->format == FORMAT_HEX)
         output_hex(col, buf, len);
-    else
+    else if (col->format == FORMAT_TEXT)
         output_text(col, peer, proto, ns, &m);
+    else
+        output_json(col, ts, peer, proto, ns, dns, dns_len, &m);
+    if (col->pcap)
+        output_pcap(col, ts, peer, ns, dns, dns_len);
     col->dirty = 1;
     col->received++;
     output_check(col);
@@ -295,6 +450,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     struct listener *l = h->data;
     struct collector *col = l->col;
     char peer[NETADDR_STRLEN];
+    struct timespec now;
 
     if (nread < 0) {
         /* ICMP errors and the like: the socket stays usable. */
@@ -310,7 +466,8 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         log_debug("invalid message from %s (udp): datagram truncated", peer);
         return;
     }
-    collect_message(col, peer, "udp", (const uint8_t *)buf->base,
+    clock_gettime(CLOCK_REALTIME, &now);
+    collect_message(col, &now, peer, "udp", (const uint8_t *)buf->base,
                     (size_t)nread);
 }
 
@@ -327,8 +484,9 @@ static void protocol_error(struct conn *cn, const char *why, size_t flen)
 }
 
 /* Consumes every complete frame in the buffer and keeps the rest for the
- * next read, so frames may be split or merged across reads at will. */
-static void conn_consume(struct conn *cn)
+ * next read, so frames may be split or merged across reads at will. A
+ * frame's reception time is that of the read that completed it. */
+static void conn_consume(struct conn *cn, const struct timespec *now)
 {
     struct collector *col = cn->col;
     size_t off = 0;
@@ -354,7 +512,7 @@ static void conn_consume(struct conn *cn)
         }
         if (avail < DNSXFR_TCP_PREFIX + flen)
             break;
-        collect_message(col, cn->peer, "tcp",
+        collect_message(col, now, cn->peer, "tcp",
                         cn->buf + off + DNSXFR_TCP_PREFIX, flen);
         off += DNSXFR_TCP_PREFIX + flen;
     }
@@ -392,6 +550,7 @@ static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *cn = s->data;
+    struct timespec now;
 
     if (nread < 0) {
         if (nread == UV_EOF && cn->fill > 0) {
@@ -410,7 +569,8 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     cn->fill += (size_t)nread;
-    conn_consume(cn);
+    clock_gettime(CLOCK_REALTIME, &now);
+    conn_consume(cn, &now);
 }
 
 static void on_banner_written(uv_write_t *req, int status)
@@ -610,10 +770,30 @@ static int collector_open(struct collector *col, const struct opts *o)
         col->out_is_file = 1;
     }
     setvbuf(col->out, NULL, _IOFBF, COLLECT_OUT_BUF);
+    if (o->pcap) {
+        uint8_t header[DNSPRINT_PCAP_FILE_HEADER_LEN];
+
+        col->pcap = fopen(o->pcap, "wb");
+        if (!col->pcap) {
+            log_warn("cannot open %s", o->pcap);
+            goto fail;
+        }
+        setvbuf(col->pcap, NULL, _IOFBF, COLLECT_OUT_BUF);
+        dnsprint_pcap_file_header(header);
+        fwrite(header, 1, sizeof(header), col->pcap);
+        /* A reader started now finds a valid, empty file. */
+        if (fflush(col->pcap) != 0) {
+            log_warn("cannot write %s", o->pcap);
+            goto fail;
+        }
+    }
     col->banner = make_banner(o->banner ? o->banner : COLLECT_DEFAULT_BANNER,
                               &col->banner_len);
     col->udp_buf = malloc(COLLECT_UDP_BUF);
-    if (!col->banner || !col->udp_buf) {
+    if (col->format == FORMAT_JSON)
+        col->rdata = malloc(DNSPRINT_RDATA_MAX);
+    if (!col->banner || !col->udp_buf ||
+        (col->format == FORMAT_JSON && !col->rdata)) {
         log_errx("out of memory");
         goto fail;
     }
@@ -689,13 +869,26 @@ static int collector_close(struct collector *col)
         log_warn("cannot close output");
         status = EXIT_RUNTIME;
     }
+    if (col->pcap) {
+        int bad = ferror(col->pcap);
+
+        if (fclose(col->pcap) != 0 || bad) {
+            log_warn("cannot write the pcap file");
+            status = EXIT_RUNTIME;
+        }
+    }
     if (col->started) {
         if (col->refused > 0)
             log_debug("%" PRIu64 " connections refused (limit %d)",
                       col->refused, COLLECT_MAX_CONNS);
+        /* Before the summary: scripts read that as the last line. */
+        if (col->pcap_too_long > 0)
+            log_info("%" PRIu64 " messages too long for an IPv4 packet, "
+                     "not in the pcap file", col->pcap_too_long);
         log_info("received %" PRIu64 " messages, %" PRIu64 " invalid",
                  col->received, col->invalid);
     }
+    free(col->rdata);
     free(col->udp_buf);
     free(col->banner);
     return status;
@@ -707,8 +900,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: " PROG " [-u ADDR:PORT]... [-t ADDR:PORT]... "
-            "[-f text|hex] [-n N]\n"
-            "       [-o FILE] [--banner TEXT] [-v]\n"
+            "[-f json|text|hex] [-n N]\n"
+            "       [-o FILE] [--pcap FILE] [--banner TEXT] [-v]\n"
             "       " PROG " -h | -V\n"
             "\n"
             "Receives DNSXFR01 messages and prints one line per valid "
@@ -717,11 +910,16 @@ static void usage(FILE *f)
             "  -u, --udp ADDR:PORT     listen on UDP (repeatable, port 0: "
             "any free port)\n"
             "  -t, --tcp ADDR:PORT     listen on TCP (repeatable)\n"
-            "  -f, --format FORMAT     text (default) or hex\n"
+            "  -f, --format FORMAT     json (default: one JSON object per "
+            "line), text or hex\n"
             "  -n, --count N           exit after N valid messages (0: "
             "never)\n"
             "  -o, --output FILE       append lines to FILE instead of "
             "stdout\n"
+            "      --pcap FILE         also write every valid message as a "
+            "UDP packet\n"
+            "                          to the pcap file FILE (truncated "
+            "first)\n"
             "      --banner TEXT       TCP banner (default "
             "\"dnslogger/DNSXFR01\";\n"
             "                          CR LF appended, empty: none)\n"
@@ -756,7 +954,7 @@ static int parse_count(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { OPT_BANNER = 256 };
+enum { OPT_BANNER = 256, OPT_PCAP };
 
 /* Returns 0 to run, 1 when --help or --version was handled, -1 on a bad
  * command line (one line already printed). */
@@ -769,6 +967,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         { "count", required_argument, NULL, 'n' },
         { "output", required_argument, NULL, 'o' },
         { "banner", required_argument, NULL, OPT_BANNER },
+        { "pcap", required_argument, NULL, OPT_PCAP },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -778,6 +977,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     int c;
 
     memset(o, 0, sizeof(*o));
+    o->format = FORMAT_JSON;
     /* Our own messages: getopt's would add a second line to ours. */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":u:t:f:n:o:vhV", longopts, NULL)) !=
@@ -799,13 +999,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->n_listen++;
             break;
         case 'f':
-            if (strcmp(optarg, "text") == 0)
+            if (strcmp(optarg, "json") == 0)
+                o->format = FORMAT_JSON;
+            else if (strcmp(optarg, "text") == 0)
                 o->format = FORMAT_TEXT;
             else if (strcmp(optarg, "hex") == 0)
                 o->format = FORMAT_HEX;
             else
-                return usage_error("invalid format '%s', expected text "
-                                   "or hex", optarg);
+                return usage_error("invalid format '%s', expected json, "
+                                   "text or hex", optarg);
             break;
         case 'n':
             if (parse_count(optarg, &o->count) < 0)
@@ -819,6 +1021,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case OPT_BANNER:
             o->banner = optarg;
+            break;
+        case OPT_PCAP:
+            if (*optarg == '\0')
+                return usage_error("empty pcap file name%s", "");
+            o->pcap = optarg;
             break;
         case 'v':
             o->verbose = 1;

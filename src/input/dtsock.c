@@ -184,8 +184,8 @@ static void on_handshake_timeout(uv_timer_t *t)
     struct dtconn *c = t->data;
 
     c->s->in.handshake_fail++;
-    log_warnx("%s: closing a writer connection: no handshake within %d s", c->s->in.name,
-              DTSOCK_HANDSHAKE_MS / 1000);
+    log_warnx("%s: closing a writer connection: no handshake within %u ms", c->s->in.name,
+              c->s->handshake_ms);
     conn_close(c);
 }
 
@@ -241,7 +241,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     s->in.connections++;
-    uv_timer_start(&c->timer, on_handshake_timeout, DTSOCK_HANDSHAKE_MS, 0);
+    uv_timer_start(&c->timer, on_handshake_timeout, s->handshake_ms, 0);
     rc = uv_read_start(&c->h.stream, on_alloc, on_read);
     if (rc < 0)
         conn_close(c);
@@ -285,6 +285,47 @@ static int clear_path(const char *path, char *errbuf, size_t errlen)
     return 0;
 }
 
+static void on_listener_closed(uv_handle_t *h);
+
+static void on_old_listener_closed(uv_handle_t *h)
+{
+    struct dtsock *s = h->data;
+
+    free(h);
+    sock_release(s);
+}
+
+static int new_listener(struct dtsock *s)
+{
+    s->listener = calloc(1, sizeof(*s->listener));
+    if (!s->listener)
+        return -ENOMEM;
+    s->listener->handle.data = s;
+    s->open_handles++;
+    return 0;
+}
+
+static int bind_unix(struct dtsock *s, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    int rc = uv_pipe_init(s->loop, &s->listener->pipe, 0);
+
+    s->listener->handle.data = s;
+    if (rc == 0)
+        rc = uv_pipe_bind(&s->listener->pipe, s->path);
+    if (rc == 0 && chmod(s->path, s->mode) < 0)
+        rc = -errno;
+    if (rc == 0 && s->gid != (gid_t)-1 && chown(s->path, (uid_t)-1, s->gid) < 0)
+        rc = -errno;
+    if (rc == 0 && lstat(s->path, &st) == 0)
+        s->ino = st.st_ino;
+    if (rc == 0)
+        rc = uv_listen(&s->listener->stream, LISTEN_BACKLOG, on_connection);
+    if (rc < 0)
+        snprintf(errbuf, errlen, "cannot listen on %s: %s", s->path, uv_strerror(rc));
+    return rc;
+}
+
 static int listen_unix(struct dtsock *s, const struct dtsock_opts *o, char *errbuf,
                        size_t errlen)
 {
@@ -295,18 +336,40 @@ static int listen_unix(struct dtsock *s, const struct dtsock_opts *o, char *errb
             snprintf(errbuf, errlen, "cannot use %s: %s", o->path, strerror(-rc));
         return rc;
     }
-    uv_pipe_init(s->loop, &s->listener.pipe, 0);
-    s->open_handles++;
-    rc = uv_pipe_bind(&s->listener.pipe, o->path);
-    if (rc == 0 && chmod(o->path, o->mode) < 0)
-        rc = -errno;
-    if (rc == 0 && o->gid != (gid_t)-1 && chown(o->path, (uid_t)-1, o->gid) < 0)
-        rc = -errno;
+    rc = new_listener(s);
+    return rc < 0 ? rc : bind_unix(s, errbuf, errlen);
+}
+
+int dtsock_check(struct dtsock *s)
+{
+    char err[512] = "";
+    struct stat st;
+    int rc;
+
+    if (!s->path || s->closing)
+        return 0;
+    if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == s->ino)
+        return 0;
+    /* Our file is gone or another took its place: listen anew at the
+     * path. A socket someone else now listens on is left alone. */
+    rc = clear_path(s->path, err, sizeof(err));
+    if (rc < 0) {
+        log_warnx("%s: cannot re-create the socket: %s", s->in.name,
+                  *err ? err : strerror(-rc));
+        return rc;
+    }
+    s->listener->handle.data = s;
+    uv_close(&s->listener->handle, on_old_listener_closed);
+    s->listener = NULL;
+    rc = new_listener(s);
     if (rc == 0)
-        rc = uv_listen(&s->listener.stream, LISTEN_BACKLOG, on_connection);
-    if (rc < 0)
-        snprintf(errbuf, errlen, "cannot listen on %s: %s", o->path, uv_strerror(rc));
-    return rc;
+        rc = bind_unix(s, err, sizeof(err));
+    if (rc < 0) {
+        log_warnx("%s: cannot re-create the socket: %s", s->in.name, err);
+        return rc;
+    }
+    log_notice("%s: socket re-created", s->in.name);
+    return 1;
 }
 
 static int listen_tcp(struct dtsock *s, const struct dtsock_opts *o, char *errbuf,
@@ -319,11 +382,14 @@ static int listen_tcp(struct dtsock *s, const struct dtsock_opts *o, char *errbu
         snprintf(errbuf, errlen, "invalid --dnstap-listen address '%s'", o->listen);
         return -EINVAL;
     }
-    uv_tcp_init(s->loop, &s->listener.tcp);
-    s->open_handles++;
-    rc = uv_tcp_bind(&s->listener.tcp, (struct sockaddr *)&s->addr, 0);
+    rc = new_listener(s);
+    if (rc < 0)
+        return rc;
+    uv_tcp_init(s->loop, &s->listener->tcp);
+    s->listener->handle.data = s;
+    rc = uv_tcp_bind(&s->listener->tcp, (struct sockaddr *)&s->addr, 0);
     if (rc == 0)
-        rc = uv_listen(&s->listener.stream, LISTEN_BACKLOG, on_connection);
+        rc = uv_listen(&s->listener->stream, LISTEN_BACKLOG, on_connection);
     if (rc < 0)
         snprintf(errbuf, errlen, "cannot listen on %s: %s", o->listen, uv_strerror(rc));
     return rc;
@@ -332,13 +398,14 @@ static int listen_tcp(struct dtsock *s, const struct dtsock_opts *o, char *errbu
 int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out, struct stats *stats,
                 const struct dtsock_opts *o, char *errbuf, size_t errlen)
 {
-    int rc;
-
     memset(s, 0, sizeof(*s));
     errbuf[0] = '\0';
     s->loop = loop;
     s->path = o->path;
+    s->mode = o->mode;
+    s->gid = o->gid;
     s->max_frame = o->max_frame;
+    s->handshake_ms = o->handshake_ms ? o->handshake_ms : DTSOCK_HANDSHAKE_MS;
     dtin_init(&s->in, out, stats, o->path ? "dnstap-socket" : "dnstap-listen",
               o->path ? o->path : o->listen, o->types);
     s->rbuf = malloc(DTSOCK_READ_BUF);
@@ -346,29 +413,35 @@ int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out, struct stats
         snprintf(errbuf, errlen, "out of memory");
         return -ENOMEM;
     }
-    rc = o->path ? listen_unix(s, o, errbuf, errlen) : listen_tcp(s, o, errbuf, errlen);
-    s->listener.handle.data = s;
-    return rc;
+    return o->path ? listen_unix(s, o, errbuf, errlen) : listen_tcp(s, o, errbuf, errlen);
 }
 
 static void on_listener_closed(uv_handle_t *h)
 {
-    sock_release(h->data);
+    struct dtsock *s = h->data;
+
+    free(h);
+    sock_release(s);
 }
 
 void dtsock_close(struct dtsock *s, void (*cb)(struct dtsock *s))
 {
+    struct stat st;
+
     s->closing = 1;
     s->on_closed = cb;
     while (s->conns)
         conn_close(s->conns);
-    if (s->open_handles == 0) {
+    if (!s->listener) {
         /* init failed before the listener existed */
-        s->open_handles = 1;
+        s->open_handles++;
         sock_release(s);
         return;
     }
-    if (s->path && uv_is_active(&s->listener.handle))
+    /* Remove the socket file only if it is still the one we made. */
+    if (s->path && s->ino && lstat(s->path, &st) == 0 && st.st_ino == s->ino)
         unlink(s->path);
-    uv_close(&s->listener.handle, on_listener_closed);
+    s->listener->handle.data = s;
+    uv_close(&s->listener->handle, on_listener_closed);
+    s->listener = NULL;
 }

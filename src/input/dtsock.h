@@ -21,7 +21,7 @@
 #include "input/dtin.h"
 
 #define DTSOCK_MAX_CONNS 1024
-#define DTSOCK_HANDSHAKE_MS 10000
+#define DTSOCK_HANDSHAKE_MS 10000 /* default of --dnstap-timeout */
 #define DTSOCK_READ_BUF (256 * 1024)
 
 struct dtconn;
@@ -31,13 +31,17 @@ struct dtsock {
     struct dtin in;
     const char *path; /* Unix socket path, or NULL for TCP */
     struct sockaddr_storage addr;
-    union {
+    union dtsock_listener {
         uv_handle_t handle;
         uv_stream_t stream;
         uv_pipe_t pipe;
         uv_tcp_t tcp;
-    } listener;
+    } *listener; /* on the heap: a removed socket file gets a new one */
+    ino_t ino;   /* of the socket file we created */
+    unsigned mode;
+    gid_t gid;
     size_t max_frame;
+    unsigned handshake_ms;
     struct dtconn *conns; /* doubly linked */
     int n_conns;
     uint8_t *rbuf; /* one read buffer: libuv reads one stream at a time */
@@ -54,6 +58,7 @@ struct dtsock_opts {
     unsigned mode;          /* Unix socket permissions */
     gid_t gid;              /* (gid_t)-1: leave the group */
     size_t max_frame;
+    unsigned handshake_ms;
     uint32_t types;
 };
 
@@ -62,6 +67,12 @@ struct dtsock_opts {
 int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out,
                 struct stats *stats, const struct dtsock_opts *o,
                 char *errbuf, size_t errlen);
+
+/* Re-creates the Unix socket if its file was removed or replaced (on
+ * SIGHUP): writers connecting later reach this tapxfr again. Connected
+ * writers are not affected. Returns 1 if re-created, 0 if nothing to do,
+ * or a negative code (logged). */
+int dtsock_check(struct dtsock *s);
 
 /* Closes the listener and every connection (their queued replies are
  * abandoned), removes the socket file; cb runs when all handles closed. */
