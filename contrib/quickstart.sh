@@ -12,7 +12,7 @@ cpid=""
 cleanup() { [ -n "$cpid" ] && kill "$cpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-"$bin/tapxfr-collect" -u 127.0.0.1:0 >"$tmp/records" 2>"$tmp/collect.err" &
+"$bin/tapxfr-collect" --format text -u 127.0.0.1:0 >"$tmp/records" 2>"$tmp/collect.err" &
 cpid=$!
 port=""
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
