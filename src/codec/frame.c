@@ -185,6 +185,7 @@ static int control(struct fs_conn *c, const uint8_t *p, size_t len)
             break;
         }
         c->state = FS_DATA;
+        c->started = 1;
         break;
     case FSTRM_CONTROL_STOP:
         if (c->state != FS_DATA) {

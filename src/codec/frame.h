@@ -54,6 +54,7 @@ typedef void (*fs_frame_cb)(void *arg, const uint8_t *frame, size_t len);
 struct fs_conn {
     enum fs_state state;
     int bidirectional;   /* READY was seen */
+    int started;         /* START was seen (even if an error came after) */
     size_t max_frame;    /* data frames longer than this are skipped */
     /* reassembly */
     uint8_t hdr[8];      /* a length (and escape) split across reads */

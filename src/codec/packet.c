@@ -164,7 +164,7 @@ static int decode_ipv4(const uint8_t *ip, size_t len, struct pkt_info *info)
 
 static int decode_ipv6(const uint8_t *ip, size_t len, struct pkt_info *info)
 {
-    const uint8_t *p;
+    const uint8_t *p, *final_dst = ip + 24;
     size_t left, plen, hl;
     unsigned nh, n;
 
@@ -199,13 +199,24 @@ static int decode_ipv6(const uint8_t *ip, size_t len, struct pkt_info *info)
             hl = ((size_t)p[1] + 1) * 8;
         if (hl > left)
             return PKT_EXT_HEADERS;
+        /* With segments left, the UDP checksum covers the final
+         * destination (RFC 8200 8.1), not the address the packet is on its
+         * way to: the last address of a type 0 or 2 routing header, or
+         * segment 0 of a segment routing header (RFC 8754). */
+        if (nh == PROTO_ROUTING && p[3] > 0 && hl >= 24) {
+            if (p[2] == 0 || p[2] == 2)
+                final_dst = p + 8 + 16 * ((hl - 8) / 16 - 1);
+            else if (p[2] == 4)
+                final_dst = p + 8;
+        }
         nh = p[0];
         p += hl;
         left -= hl;
     }
     if (nh != PROTO_UDP)
         return fail(info, PKT_NOT_UDP, nh, 0);
-    return decode_udp(p, left, sum_words(ip + 8, 32, PROTO_UDP), 1, info);
+    return decode_udp(p, left, sum_words(ip + 8, 16, sum_words(final_dst, 16, PROTO_UDP)),
+                      1, info);
 }
 
 /* want is 4 or 6 when the link layer already said which, 0 for raw IP

@@ -152,7 +152,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     rc = fs_feed(&c->fs, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
-    if (!c->started && c->fs.state >= FS_DATA && c->fs.state != FS_ERROR) {
+    /* The codec remembers START even when an error followed it in the
+     * same read, so that error counts as a protocol error, not as a
+     * failed handshake. */
+    if (!c->started && c->fs.started) {
         c->started = 1;
         uv_timer_stop(&c->timer);
         log_debug("%s: writer started (%s)", in->name,
