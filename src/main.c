@@ -101,7 +101,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void on_out_closed(struct out *o)
 {
-    struct app *a = o->on_space_arg;
+    struct app *a = o->data;
 
     release(a);
 }
@@ -120,7 +120,7 @@ static void close_all(struct app *a)
 
 static void on_flushed(struct out *o)
 {
-    close_all(o->on_space_arg);
+    close_all(o->data);
 }
 
 static void on_input_closed(struct pcapin *in)
@@ -392,6 +392,7 @@ int main(int argc, char **argv)
     out_init(&a->out, &a->loop, &a->cli, &a->stats);
     a->out.on_space = on_space;
     a->out.on_space_arg = a;
+    a->out.data = a;
 
     if (a->cli.test_mode) {
         rc = testmode_init(&a->test, a->cli.proto);

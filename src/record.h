@@ -50,10 +50,4 @@ struct rec {
     size_t identity_len;
 };
 
-/* Formats an address as text ("192.0.2.1", "2001:db8::1") into buf.
- * Returns buf. Never fails: an unknown family prints "?". */
-const char *rec_addr_str(const struct rec_addr *a, char *buf, size_t size);
-
-#define REC_ADDR_STRLEN 48
-
 #endif

@@ -186,7 +186,7 @@ int testmode_run(struct testmode *t, struct out *out, struct stats *stats)
             break;
     }
     memset(&info, 0, sizeof(info));
-    rc = pcapin_packet(out, stats, PKT_LINK_RAW, pkt, len, 0, 0, 0, &info);
+    rc = pcapin_packet(out, stats, PKT_LINK_RAW, pkt, len, 0, 0, &info);
     if (rc < 0)
         explain(rc, &info);
     return 0;

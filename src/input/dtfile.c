@@ -109,7 +109,7 @@ static void drain(struct dtfile *f)
             head = 0;
             continue;
         }
-        dtin_frame(&f->in, f->ring + head + LEN_BYTES, len, 0);
+        dtin_frame(&f->in, f->ring + head + LEN_BYTES, len);
         consumed += LEN_BYTES + len;
         head += LEN_BYTES + len;
     }

@@ -21,7 +21,7 @@ void dtin_close(struct dtin *in)
     dnstap_close(&in->dec);
 }
 
-void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len, int live)
+void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len)
 {
     struct stats *st = in->stats;
     struct rec r;
@@ -54,7 +54,7 @@ void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len, int live)
         st->malformed++;
         return;
     }
-    if (out_submit(in->out, &r, live) == 0)
+    if (out_submit(in->out, &r) == 0)
         in->accepted++;
     else
         in->rejected++;

@@ -34,9 +34,9 @@ void dtin_init(struct dtin *in, struct out *out, struct stats *stats,
                const char *kind, const char *what, uint32_t types);
 void dtin_close(struct dtin *in);
 
-/* Processes one data frame. live: drop (and count) when the output is
- * congested rather than wait. */
-void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len, int live);
+/* Processes one data frame. A file reader asks out_congested() before
+ * each frame; a socket never waits, so a full queue drops and counts. */
+void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len);
 
 /* Formats the per-input counters as "key=value ...". */
 size_t dtin_format(const struct dtin *in, char *buf, size_t size);

@@ -83,7 +83,7 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
     struct dtconn *c = arg;
 
-    dtin_frame(&c->s->in, frame, len, 1);
+    dtin_frame(&c->s->in, frame, len);
 }
 
 static void on_write(uv_write_t *req, int status)

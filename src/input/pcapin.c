@@ -15,7 +15,7 @@
 
 int pcapin_packet(struct out *out, struct stats *stats, int linktype,
                   const uint8_t *data, size_t caplen, int64_t sec, int32_t nsec,
-                  int live, struct pkt_info *info)
+                  struct pkt_info *info)
 {
     struct rec r;
     int rc;
@@ -47,7 +47,7 @@ int pcapin_packet(struct out *out, struct stats *stats, int linktype,
     r.dt_type = 0;
     r.query_zone = r.identity = NULL;
     r.query_zone_len = r.identity_len = 0;
-    rc = out_submit(out, &r, live);
+    rc = out_submit(out, &r);
     return rc < 0 ? PCAPIN_DNS_BASE + rc : 0;
 }
 
@@ -61,7 +61,7 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
     int32_t nsec = (int32_t)(h->ts.tv_usec * in->ts_scale);
 
     pcapin_packet(in->out, in->stats, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec,
-                  !in->is_file, &info);
+                  &info);
     /* Stop between packets, never inside one: after this check the next
      * packet always has room, so a file record is never dropped. */
     if (in->is_file && out_congested(in->out))

@@ -70,12 +70,13 @@ void pcapin_update_stats(struct pcapin *in);
 void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in));
 
 /* Decodes one captured packet of the given link type into a record and
- * submits it (shared by the file, live and test-mode paths). Returns 0,
+ * submits it (shared by the file, live and test-mode paths; a file caller
+ * checks out_congested() between packets). Returns 0,
  * a negative enum pkt_reason, or a negative enum dns_verdict offset by
  * PCAPIN_DNS_BASE, so the caller can say why. */
 #define PCAPIN_DNS_BASE -100
 int pcapin_packet(struct out *out, struct stats *stats, int linktype,
                   const uint8_t *data, size_t caplen, int64_t sec, int32_t nsec,
-                  int live, struct pkt_info *info);
+                  struct pkt_info *info);
 
 #endif

@@ -198,11 +198,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         c->addr_len = res->ai_addrlen;
     }
     uv_freeaddrinfo(res);
-    if (o->closing) {
-        release(o);
-        return;
-    }
     release(o);
+    if (o->closing)
+        return;
     if (status < 0)
         coll_fail(c, "cannot resolve collector", status);
     else
@@ -323,7 +321,7 @@ int out_start(struct out *o)
     return 0;
 }
 
-static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r, int live)
+static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r)
 {
     size_t need = r->msg_len + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
     uint8_t *p = queue_reserve(&c->q, need);
@@ -332,7 +330,6 @@ static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r
         /* A file input checks out_congested() first, so only a live
          * input (or a second collector behind the first) gets here. */
         c->st.drop[STATS_DROP_QUEUE_FULL]++;
-        (void)live;
         return;
     }
     dnsxfr_encode_framed(p, need, ns, r->msg, r->msg_len);
@@ -342,7 +339,7 @@ static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r
         coll_flush(c);
 }
 
-int out_submit(struct out *o, const struct rec *r, int live)
+int out_submit(struct out *o, const struct rec *r)
 {
     struct dns_header h;
     uint8_t ns[4];
@@ -374,7 +371,7 @@ int out_submit(struct out *o, const struct rec *r, int live)
     o->stats->responses++;
     dnsxfr_nameserver(ns, h.flags & DNS_FLAG_AA, r->responder.family, r->responder.addr);
     for (int i = 0; i < o->n_colls; i++)
-        enqueue(o->colls[i], ns, r, live);
+        enqueue(o->colls[i], ns, r);
     return 0;
 }
 

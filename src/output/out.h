@@ -31,6 +31,7 @@ struct out {
     uv_timer_t deadline;  /* flush deadline at shutdown */
     void (*on_space)(void *arg);
     void *on_space_arg;
+    void *data; /* the owner's, for the flushed and closed callbacks */
     int waiting;   /* a file input is paused on congestion */
     int flushing;  /* shutdown: waiting for the queues to drain */
     void (*on_flushed)(struct out *o);
@@ -53,10 +54,11 @@ int out_add(struct out *o, enum cli_proto proto, const char *host,
 int out_start(struct out *o);
 
 /* Checks, encodes and queues one record for every collector. The record's
- * bytes are copied; the caller keeps ownership. Returns 0 when the record
- * was a response that passed the filters (queued, or dropped for a full
- * queue and counted), or the negative enum dns_verdict that stopped it. */
-int out_submit(struct out *o, const struct rec *r, int live);
+ * bytes are copied; the caller keeps ownership. A collector whose queue is
+ * full drops it and counts it (a file input avoids that by asking
+ * out_congested() first). Returns 0 when the record was a response that
+ * passed the filters, or the negative enum dns_verdict that stopped it. */
+int out_submit(struct out *o, const struct rec *r);
 
 /* True when some collector could not take one more message of the
  * largest allowed size. Marks the caller as waiting for on_space. */
