@@ -214,6 +214,8 @@ static void on_space(void *arg)
         pcapin_resume(&a->inputs[i]);
     for (int i = 0; i < a->n_dtfiles; i++)
         dtfile_resume(&a->dtfiles[i]);
+    for (int i = 0; i < a->n_dtsocks; i++)
+        dtsock_resume(&a->dtsocks[i]);
 }
 
 static int open_dnstap(struct app *a)

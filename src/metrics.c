@@ -120,6 +120,9 @@ static void write_all(FILE *f, const struct stats *s, const struct out *o,
               offsetof(struct dtin, malformed));
     per_input(f, d, nd, "dnstap_accepted_total", "dnstap responses queued for forwarding.",
               offsetof(struct dtin, accepted));
+    per_input(f, d, nd, "dnstap_pauses_total",
+              "dnstap reads stopped until a UDP collector's queue had room.",
+              offsetof(struct dtin, pauses));
     head(f, "dnstap_messages_total", "counter", "dnstap messages by type.");
     for (int i = 0; i < nd; i++) {
         for (int t = 1; t <= DNSTAP_TYPE_MAX; t++) {

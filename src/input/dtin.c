@@ -70,11 +70,12 @@ size_t dtin_format(const struct dtin *in, char *buf, size_t size)
                  " handshake_failures=%" PRIu64 " protocol_errors=%" PRIu64
                  " frames=%" PRIu64 " bytes=%" PRIu64 " oversize=%" PRIu64
                  " malformed=%" PRIu64 " queries=%" PRIu64 " not_selected=%" PRIu64
-                 " no_response=%" PRIu64 " accepted=%" PRIu64 " rejected=%" PRIu64,
+                 " no_response=%" PRIu64 " accepted=%" PRIu64 " rejected=%" PRIu64
+                 " pauses=%" PRIu64,
                  in->connections, in->conn_rejected, in->handshake_fail,
                  in->protocol_errors, in->frames, in->bytes, in->oversize, in->malformed,
                  in->queries, in->not_selected, in->no_response, in->accepted,
-                 in->rejected);
+                 in->rejected, in->pauses);
     n = w < 0 ? 0 : (size_t)w < size ? (size_t)w : size - 1;
     for (int t = 1; t <= DNSTAP_TYPE_MAX && n + 1 < size; t++) {
         if (!in->by_type[t])

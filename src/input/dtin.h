@@ -27,6 +27,7 @@ struct dtin {
     uint64_t malformed, not_selected, no_response, queries;
     uint64_t accepted;         /* passed the DNS checks, queued */
     uint64_t rejected;         /* stopped by the DNS checks */
+    uint64_t pauses;           /* reads stopped for room (dtsock) */
     uint64_t fs_errors[FS_ERR_COUNT];
 };
 
@@ -35,7 +36,7 @@ void dtin_init(struct dtin *in, struct out *out, struct stats *stats,
 void dtin_close(struct dtin *in);
 
 /* Processes one data frame. A file reader asks out_congested() before
- * each frame; a socket never waits, so a full queue drops and counts. */
+ * each frame; a socket asks out_congested_live() after each read. */
 void dtin_frame(struct dtin *in, const uint8_t *frame, size_t len);
 
 /* Formats the per-input counters as "key=value ...". */

@@ -30,6 +30,7 @@ struct dtconn {
     int writing;   /* a reply is being written */
     int finishing; /* close once the reply is out */
     int started;   /* the handshake completed (START seen) */
+    int paused;    /* reading stopped until the output has room */
     int closing;
     int open_handles;
     struct dtconn *prev, *next;
@@ -178,6 +179,23 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         if (c->writing)
             c->finishing = 1;
         else
+            conn_close(c);
+        return;
+    }
+    if (!c->closing && out_congested_live(in->out, DTSOCK_PAUSE_BYTES, DTSOCK_PAUSE_MSGS)) {
+        uv_read_stop(&c->h.stream);
+        c->paused = 1;
+        in->pauses++;
+    }
+}
+
+void dtsock_resume(struct dtsock *s)
+{
+    for (struct dtconn *c = s->conns; c; c = c->next) {
+        if (!c->paused || c->closing)
+            continue;
+        c->paused = 0;
+        if (uv_read_start(&c->h.stream, on_alloc, on_read) < 0)
             conn_close(c);
     }
 }

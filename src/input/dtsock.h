@@ -9,8 +9,11 @@
  *
  * Each connection has its own Frame Streams state (codec/frame.h) and a
  * handshake deadline; a protocol violation closes that connection only.
- * Reading never stops: when the output is congested, records are dropped
- * and counted, so the DNS server is never slowed down by tapxfr. */
+ * A connection stops reading only while a UDP collector's queue lacks room
+ * for one more read (out_congested_live()): that queue drains at the pace
+ * of tapxfr's own sending thread, and the writer's buffers hold the rest
+ * for that moment. Behind a full TCP collector, records are dropped and
+ * counted instead: a slow collector never slows down the DNS server. */
 #ifndef TAPXFR_INPUT_DTSOCK_H
 #define TAPXFR_INPUT_DTSOCK_H
 
@@ -23,6 +26,10 @@
 #define DTSOCK_MAX_CONNS 1024
 #define DTSOCK_HANDSHAKE_MS 10000 /* default of --dnstap-timeout */
 #define DTSOCK_READ_BUF (256 * 1024)
+/* What one read can add to a queue: a data frame holding a response is at
+ * least 12 bytes and its queue entry at most 2 bytes longer. */
+#define DTSOCK_PAUSE_BYTES (2 * DTSOCK_READ_BUF)
+#define DTSOCK_PAUSE_MSGS (DTSOCK_READ_BUF / 12)
 
 struct dtconn;
 
@@ -73,6 +80,9 @@ int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out,
  * writers are not affected. Returns 1 if re-created, 0 if nothing to do,
  * or a negative code (logged). */
 int dtsock_check(struct dtsock *s);
+
+/* Reads again on the connections paused for room (out's on_space). */
+void dtsock_resume(struct dtsock *s);
 
 /* Closes the listener and every connection (their queued replies are
  * abandoned), removes the socket file; cb runs when all handles closed. */

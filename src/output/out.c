@@ -11,13 +11,14 @@
 
 #include "codec/dnsxfr.h"
 #include "log.h"
+#include "output/sender.h"
 #include "output/transport.h"
 
 static const char *const state_names[] = {
     "resolve", "connect", "banner", "ready", "backoff", "closed",
 };
 
-static void release(struct out *o)
+void out_release(struct out *o)
 {
     if (--o->open_handles == 0 && o->on_closed)
         o->on_closed(o);
@@ -25,7 +26,7 @@ static void release(struct out *o)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    release(h->data);
+    out_release(h->data);
 }
 
 /* ------------------------------------------------------------ collector */
@@ -44,13 +45,15 @@ static void on_sock_closed(uv_handle_t *h)
 
     close(s->fd);
     free(s);
-    release(o);
+    out_release(o);
 }
 
 static void drop_sock(struct out_coll *c)
 {
     if (!c->sock)
         return;
+    if (c->snd)
+        out_udp_stop(c); /* before its socket goes */
     c->sock->poll.data = c->sock;
     uv_close((uv_handle_t *)&c->sock->poll, on_sock_closed);
     c->sock = NULL;
@@ -62,10 +65,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
     struct coll_sock *s = h->data;
     struct out_coll *c = s->coll;
 
-    if (c->proto == CLI_TCP)
-        out_tcp_event(c, status, events);
-    else
-        out_udp_event(c, status, events);
+    /* Only TCP sockets are polled: UDP sends on its own thread. */
+    out_tcp_event(c, status, events);
 }
 
 void coll_poll(struct out_coll *c, int events)
@@ -165,14 +166,16 @@ void coll_sent(struct out_coll *c, size_t bytes, size_t n)
         c->failures = 0;
         c->backoff_ms = COLL_BACKOFF_MIN_MS;
     }
-    try_space(c->out);
-    check_flushed(c->out);
 }
 
 void coll_dropped(struct out_coll *c, size_t bytes, size_t n, enum stats_drop why)
 {
     queue_consume(&c->q, bytes, n);
     c->st.drop[why] += n;
+}
+
+void coll_progress(struct out_coll *c)
+{
     try_space(c->out);
     check_flushed(c->out);
 }
@@ -198,7 +201,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         c->addr_len = res->ai_addrlen;
     }
     uv_freeaddrinfo(res);
-    release(o);
+    out_release(o);
     if (o->closing)
         return;
     if (status < 0)
@@ -335,7 +338,9 @@ static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r
     dnsxfr_encode_framed(p, need, ns, r->msg, r->msg_len);
     queue_commit(&c->q, need);
     c->st.queued++;
-    if (c->q.count >= COLL_UDP_BATCH)
+    /* Start sending a good batch at once rather than at the end of the
+     * loop iteration. */
+    if (c->q.count - c->inflight_n >= SENDER_BATCH)
         coll_flush(c);
 }
 
@@ -375,13 +380,45 @@ int out_submit(struct out *o, const struct rec *r)
     return 0;
 }
 
+/* How far an input that waits may run ahead of a collector: plenty to
+ * keep the sender busy (thousands of messages), little enough that what
+ * it sends is still in the CPU's cache rather than megabytes behind. */
+static size_t backlog_max(const struct queue *q)
+{
+    return q->cap / 2 < OUT_BACKLOG_BYTES ? q->cap / 2 : OUT_BACKLOG_BYTES;
+}
+
 int out_congested(struct out *o)
 {
     size_t need = o->filter.max_size + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
 
     for (int i = 0; i < o->n_colls; i++) {
-        if (!queue_fits(&o->colls[i]->q, need)) {
+        const struct queue *q = &o->colls[i]->q;
+
+        if (q->bytes >= backlog_max(q) || !queue_fits(q, need)) {
             o->waiting = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int out_congested_live(struct out *o, size_t bytes, size_t msgs)
+{
+    for (int i = 0; i < o->n_colls; i++) {
+        const struct out_coll *c = o->colls[i];
+        const struct queue *q = &c->q;
+
+        if (c->proto != CLI_UDP || c->state != COLL_READY)
+            continue;
+        /* Never ask for more than try_space() frees before resuming. */
+        if (bytes > q->cap / 2)
+            bytes = q->cap / 2;
+        if (msgs > q->max_count / 2)
+            msgs = q->max_count / 2;
+        if (q->bytes >= backlog_max(q) || q->cap - q->bytes < bytes ||
+            q->max_count - q->count < msgs) {
+            o->waiting_live = 1;
             return 1;
         }
     }
@@ -396,19 +433,36 @@ int out_idle(const struct out *o)
     return 1;
 }
 
+/* Room for a good batch, not for one message, so that a paused input does
+ * not bounce on every datagram sent. */
+static int has_room(const struct queue *q)
+{
+    return q->bytes <= backlog_max(q) / 2 && q->count <= q->max_count / 2;
+}
+
 static void try_space(struct out *o)
 {
-    if (!o->waiting)
+    int resume = 0, ok = 1;
+
+    if (!o->waiting && !o->waiting_live)
         return;
-    /* Resume only with room for a good batch, not for one message, so a
-     * paused file input does not bounce on every datagram sent. */
-    for (int i = 0; i < o->n_colls; i++) {
-        const struct queue *q = &o->colls[i]->q;
-        if (q->bytes > q->cap / 2 || q->count > q->max_count / 2)
-            return;
+    for (int i = 0; i < o->n_colls && ok; i++) {
+        const struct out_coll *c = o->colls[i];
+        if (c->proto == CLI_UDP && c->state == COLL_READY)
+            ok = has_room(&c->q);
     }
-    o->waiting = 0;
-    if (o->on_space)
+    if (o->waiting_live && ok) {
+        o->waiting_live = 0;
+        resume = 1;
+    }
+    for (int i = 0; i < o->n_colls && ok; i++)
+        ok = has_room(&o->colls[i]->q);
+    if (o->waiting && ok) {
+        o->waiting = 0;
+        resume = 1;
+    }
+    /* Every paused input resumes and asks again for itself. */
+    if (resume && o->on_space)
         o->on_space(o->on_space_arg);
 }
 
@@ -438,6 +492,8 @@ static void on_deadline(uv_timer_t *t)
         if (c->q.count) {
             log_warnx("%s: %zu messages still queued at the flush deadline", c->name,
                       c->q.count);
+            if (c->snd)
+                out_udp_stop(c);
             c->st.drop[STATS_DROP_SHUTDOWN] += c->q.count;
             c->q.head = c->q.tail = c->q.wrap = c->q.bytes = c->q.count = 0;
             c->partial = 0;

@@ -1,9 +1,10 @@
 /* out.h: the output stage: DNS checks, DNSXFR01 encoding, one bounded
  * queue and one transport (UDP or TCP) per collector, all on the loop.
  *
- * Inputs hand every record to out_submit(). Live inputs never wait: when a
- * collector's queue is full the record is dropped for that collector and
- * counted. File inputs ask out_congested() before each record and pause
+ * Inputs hand every record to out_submit(). Live inputs do not wait for a
+ * TCP collector: when its queue is full the record is dropped for that
+ * collector and counted (dnstap connections pause for a UDP collector,
+ * see out_congested_live()). File inputs ask out_congested() before each record and pause
  * until the on_space callback says there is room again (backpressure), so
  * nothing read from a file is ever dropped for lack of room. */
 #ifndef TAPXFR_OUTPUT_OUT_H
@@ -17,6 +18,7 @@
 #include "stats.h"
 
 #define OUT_MAX_COLLECTORS 16
+#define OUT_BACKLOG_BYTES ((size_t)1 << 20) /* see out_congested() */
 
 struct out_coll; /* one collector: output/transport.h */
 
@@ -32,7 +34,8 @@ struct out {
     void (*on_space)(void *arg);
     void *on_space_arg;
     void *data; /* the owner's, for the flushed and closed callbacks */
-    int waiting;   /* a file input is paused on congestion */
+    int waiting;      /* a file input is paused on congestion */
+    int waiting_live; /* a live input is paused on a UDP collector */
     int flushing;  /* shutdown: waiting for the queues to drain */
     void (*on_flushed)(struct out *o);
     int closing;
@@ -61,8 +64,21 @@ int out_start(struct out *o);
 int out_submit(struct out *o, const struct rec *r);
 
 /* True when some collector could not take one more message of the
- * largest allowed size. Marks the caller as waiting for on_space. */
+ * largest allowed size, or already holds the backlog an input that waits
+ * may run ahead of it (OUT_BACKLOG_BYTES, at most half the queue). Marks
+ * the caller as waiting for on_space, which comes once every queue is
+ * down to half that backlog. */
 int out_congested(struct out *o);
+
+/* For live stream inputs (dnstap connections), after each read: true when
+ * a UDP collector that is up holds the backlog (as for out_congested()) or
+ * has no room for bytes / msgs more (what the next read may bring). Such a queue drains at the pace of our own sending
+ * thread, so the input should stop reading until on_space: the writer's
+ * buffers hold the rest for that moment, where dropping would lose it. A
+ * TCP collector drains at its own pace and never pauses an input: when
+ * its queue is full, its records are dropped and counted. Marks the
+ * caller as waiting for on_space. */
+int out_congested_live(struct out *o, size_t bytes, size_t msgs);
 
 /* Whether every queue is empty. */
 int out_idle(const struct out *o);

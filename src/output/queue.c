@@ -69,6 +69,27 @@ size_t queue_peek(const struct queue *q, const uint8_t **p)
     return (q->wrap ? q->wrap : q->tail) - q->head;
 }
 
+size_t queue_peek_after(const struct queue *q, size_t skip, const uint8_t **p)
+{
+    size_t at, end;
+
+    if (skip >= q->bytes)
+        return 0;
+    if (!q->wrap) {
+        at = q->head + skip;
+        end = q->tail;
+    } else if (skip < q->wrap - q->head) {
+        at = q->head + skip;
+        end = q->wrap;
+    } else {
+        /* Past the end of the first part: into the part at the front. */
+        at = skip - (q->wrap - q->head);
+        end = q->tail;
+    }
+    *p = q->buf + at;
+    return end - at;
+}
+
 void queue_consume(struct queue *q, size_t len, size_t n)
 {
     q->head += len;

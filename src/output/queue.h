@@ -45,6 +45,10 @@ int queue_fits(const struct queue *q, size_t len);
  * of whole entries that starts there (0 when empty). */
 size_t queue_peek(const struct queue *q, const uint8_t **p);
 
+/* The same for the run that starts skip bytes after the oldest byte
+ * (skip: whole entries, e.g. those already handed to a sender). */
+size_t queue_peek_after(const struct queue *q, size_t skip, const uint8_t **p);
+
 /* Removes len bytes holding n whole entries from the head. */
 void queue_consume(struct queue *q, size_t len, size_t n);
 

@@ -37,6 +37,8 @@ void out_tcp_timeout(struct out_coll *c)
  * always sees whole messages. */
 void out_tcp_flush(struct out_coll *c)
 {
+    int progress = 0;
+
     while (c->state == COLL_READY && c->q.count) {
         const uint8_t *p;
         size_t avail = queue_peek(&c->q, &p), done, bytes = 0, n = 0;
@@ -48,10 +50,10 @@ void out_tcp_flush(struct out_coll *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 coll_poll(c, UV_READABLE | UV_WRITABLE);
-                return;
+                break;
             }
             coll_fail(c, "send failed", -errno);
-            return;
+            break;
         }
         done = c->partial + (size_t)w;
         while (bytes < done && bytes + queue_entry_len(p + bytes) <= done) {
@@ -61,11 +63,15 @@ void out_tcp_flush(struct out_coll *c)
             n++;
         }
         c->partial = done - bytes;
-        if (n)
+        if (n) {
             coll_sent(c, bytes, n);
+            progress = 1;
+        }
     }
-    if (c->state == COLL_READY)
+    if (c->state == COLL_READY && c->q.count == 0)
         coll_poll(c, UV_READABLE);
+    if (progress)
+        coll_progress(c);
 }
 
 static void read_banner(struct out_coll *c)

@@ -20,7 +20,6 @@
 #define COLL_BACKOFF_MIN_MS 100
 #define COLL_BACKOFF_MAX_MS 5000
 #define COLL_BANNER_MAX 1024
-#define COLL_UDP_BATCH 64
 #define COLL_SNDBUF (4 << 20)
 
 enum coll_state {
@@ -58,9 +57,15 @@ struct out_coll {
     uint64_t backoff_ms;
     int failures;          /* consecutive, for quiet logging */
     size_t partial;        /* TCP: bytes of the head entry already sent */
+    struct sender *snd;    /* UDP: the sending thread, while connected */
+    size_t inflight_bytes; /* UDP: the head entries the sender holds */
+    size_t inflight_n;
     char banner[COLL_BANNER_MAX];
     size_t banner_len;
 };
+
+/* The close callback of a handle the stage counted in open_handles. */
+void out_release(struct out *o);
 
 void coll_set_state(struct out_coll *c, enum coll_state s);
 /* Drops the connection (if any) and schedules a reconnect. why is logged. */
@@ -76,11 +81,17 @@ void coll_poll(struct out_coll *c, int events);
 void coll_sent(struct out_coll *c, size_t bytes, size_t n);
 /* Notes that the head entries were dropped for the given reason. */
 void coll_dropped(struct out_coll *c, size_t bytes, size_t n, enum stats_drop why);
+/* After coll_sent/coll_dropped: resumes paused inputs when there is room
+ * and ends a shutdown flush when all is out. May close the stage: the
+ * caller must not touch c afterwards. */
+void coll_progress(struct out_coll *c);
 
-/* UDP transport */
+/* UDP transport (sending on a thread of its own: output/sender.h) */
 int out_udp_connect(struct out_coll *c);
 void out_udp_flush(struct out_coll *c);
-void out_udp_event(struct out_coll *c, int status, int events);
+/* Stops the sending thread and settles what it sent (before the socket
+ * goes, or before the queue is emptied at the flush deadline). */
+void out_udp_stop(struct out_coll *c);
 
 /* TCP transport */
 int out_tcp_connect(struct out_coll *c);

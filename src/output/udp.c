@@ -1,86 +1,125 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "codec/dnsxfr.h"
 #include "log.h"
+#include "output/sender.h"
 #include "output/transport.h"
+
+static void on_sender_done(struct sender *s);
+
+static void on_sender_closed(struct sender *s)
+{
+    struct out *o = s->data;
+
+    free(s);
+    out_release(o);
+}
 
 int out_udp_connect(struct out_coll *c)
 {
+    struct sender *s;
     int rc = coll_socket(c, SOCK_DGRAM);
 
     if (rc < 0)
         return rc;
+    s = malloc(sizeof(*s));
+    if (!s)
+        return -ENOMEM; /* the socket goes with the failure */
+    rc = sender_init(s, c->out->loop, c->sock->fd, on_sender_done);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    s->data = c;
+    c->snd = s;
+    c->inflight_bytes = c->inflight_n = 0;
+    c->out->open_handles++;
+    rc = sender_start(s);
+    if (rc < 0)
+        return rc; /* coll_fail() closes the sender with the socket */
     c->st.connects++;
     coll_set_state(c, COLL_READY);
     return 0;
 }
 
-/* Sends queued datagrams in batches of up to COLL_UDP_BATCH with one
- * sendmmsg() each. Stops at EAGAIN and waits for the socket to be
- * writable again, so a full socket buffer never spins the loop. */
+/* Hands the entries not yet held by the sender over in jobs, as many as
+ * it takes. */
 void out_udp_flush(struct out_coll *c)
 {
-    struct mmsghdr msgs[COLL_UDP_BATCH];
-    struct iovec iov[COLL_UDP_BATCH];
-    size_t lens[COLL_UDP_BATCH];
-
-    while (c->state == COLL_READY && c->q.count) {
+    while (c->state == COLL_READY && c->snd && sender_room(c->snd)) {
         const uint8_t *p;
-        size_t avail = queue_peek(&c->q, &p), off = 0;
-        unsigned n = 0;
-        int sent;
+        size_t run = queue_peek_after(&c->q, c->inflight_bytes, &p), len = 0, n = 0;
 
-        while (off < avail && n < COLL_UDP_BATCH) {
-            size_t len = queue_entry_len(p + off);
-            iov[n].iov_base = (void *)(p + off + DNSXFR_TCP_PREFIX);
-            iov[n].iov_len = len - DNSXFR_TCP_PREFIX;
-            memset(&msgs[n].msg_hdr, 0, sizeof(msgs[n].msg_hdr));
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            lens[n] = len;
-            off += len;
+        if (run == 0)
+            return;
+        while (len < run && n < SENDER_JOB_MAX) {
+            len += queue_entry_len(p + len);
             n++;
         }
-        sent = sendmmsg(c->sock->fd, msgs, n, MSG_DONTWAIT);
-        if (sent > 0) {
-            size_t bytes = 0;
-            for (int i = 0; i < sent; i++) {
-                bytes += lens[i];
-                if (log_verbose())
-                    log_debug("Forwarded %zu bytes.", lens[i] - DNSXFR_TCP_PREFIX);
-            }
-            coll_poll(c, 0);
-            coll_sent(c, bytes, (size_t)sent);
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-            coll_poll(c, UV_WRITABLE);
+        if (sender_submit(c->snd, p, len, n) < 0)
             return;
-        }
-        if (errno == ECONNREFUSED) {
-            /* The ICMP error of an earlier datagram, reported on this call;
-             * nothing of this batch went out. Retrying sends it. */
-            c->st.send_errors++;
-            if (c->st.send_errors == 1 || log_verbose())
-                log_warnx("%s: collector not listening (ECONNREFUSED); still sending",
-                          c->name);
-            continue;
-        }
-        /* Any other error concerns this datagram (e.g. EMSGSIZE): give up
-         * on it alone, count it, and go on with the rest. */
-        log_warn("%s: cannot send %zu bytes", c->name, lens[0] - DNSXFR_TCP_PREFIX);
-        coll_dropped(c, lens[0], 1, STATS_DROP_SEND_ERROR);
+        c->inflight_bytes += len;
+        c->inflight_n += n;
     }
 }
 
-void out_udp_event(struct out_coll *c, int status, int events)
+/* Settles the finished jobs: their entries leave the queue, counted. */
+static void harvest(struct out_coll *c)
 {
-    coll_poll(c, 0);
+    struct sender_job j;
+    int withdrawn;
+
+    while (sender_harvest(c->snd, &j, &withdrawn)) {
+        if (log_verbose())
+            for (size_t i = 0, off = 0; i < j.sent; i++, off += queue_entry_len(j.p + off))
+                log_debug("Forwarded %zu bytes.", queue_entry_len(j.p + off) - DNSXFR_TCP_PREFIX);
+        if (j.refused) {
+            if (c->st.send_errors == 0 || log_verbose())
+                log_warnx("%s: collector not listening (ECONNREFUSED); still sending",
+                          c->name);
+            c->st.send_errors += j.refused;
+        }
+        c->inflight_bytes -= j.len;
+        c->inflight_n -= j.n;
+        if (j.sent)
+            coll_sent(c, j.sent_bytes, j.sent);
+        if (j.err) {
+            /* The socket refused this datagram for good (e.g. EMSGSIZE):
+             * count it and go on with the rest. */
+            size_t len = queue_entry_len(j.p + j.sent_bytes);
+
+            log_warnx("%s: cannot send %zu bytes: %s", c->name, len - DNSXFR_TCP_PREFIX,
+                      strerror(j.err));
+            coll_dropped(c, len, 1, STATS_DROP_SEND_ERROR);
+        }
+        if (withdrawn)
+            c->inflight_bytes = c->inflight_n = 0;
+    }
+}
+
+static void on_sender_done(struct sender *s)
+{
+    struct out_coll *c = s->data;
+
+    harvest(c);
     out_udp_flush(c);
+    coll_progress(c);
+}
+
+void out_udp_stop(struct out_coll *c)
+{
+    struct sender *s = c->snd;
+
+    if (!s)
+        return;
+    sender_stop(s);
+    harvest(c);
+    c->snd = NULL;
+    c->inflight_bytes = c->inflight_n = 0;
+    s->data = c->out;
+    sender_close(s, on_sender_closed);
 }

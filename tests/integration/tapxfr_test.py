@@ -918,6 +918,72 @@ def parse_stats(text):
     return out
 
 
+class StuckCollector:
+    """Accepts, sends the banner, and reads nothing until drain()."""
+
+    def __init__(self):
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []
+        self.th = threading.Thread(target=self._accept, daemon=True)
+        self.th.start()
+
+    def _accept(self):
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            s.sendall(BANNER)
+            self.conns.append(s)
+
+    def drain(self, timeout=30):
+        """Reads every connection to its end; returns the messages."""
+        out, partial = [], 0
+        for s in self.conns:
+            buf = bytearray()
+            s.settimeout(timeout)
+            while True:
+                try:
+                    d = s.recv(1 << 20)
+                except OSError:
+                    break
+                if not d:
+                    break
+                buf += d
+            pos = 0
+            while len(buf) - pos >= 2:
+                n = (buf[pos] << 8) | buf[pos + 1]
+                if len(buf) - pos - 2 < n:
+                    break
+                out.append(bytes(buf[pos + 2:pos + 2 + n]))
+                pos += 2 + n
+            partial += len(buf) - pos
+        return out, partial
+
+    def close(self):
+        self.lsock.close()
+        for s in self.conns:
+            s.close()
+
+
+
+COLL_LINE = re.compile(r"tapxfr: stats: ((?:tcp|udp)://\S+): (queued=.*)$")
+
+
+def coll_stats(text):
+    """{collector name: {counter: int}} from the last per-collector lines."""
+    out = {}
+    for line in text.splitlines():
+        m = COLL_LINE.search(line)
+        if m:
+            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return out
+
+
 class Run:
     """A tapxfr process started in the background; stderr goes to a file
     (so it can never block on a full pipe)."""

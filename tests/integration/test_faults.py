@@ -260,58 +260,6 @@ pool = eligible(gen_frames(72, 30000))
 t.info("writer pool: %d eligible frames (cycled)" % len(pool))
 
 
-class StuckCollector:
-    """Accepts, sends the banner, and reads nothing until drain()."""
-
-    def __init__(self):
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(4)
-        self.port = self.lsock.getsockname()[1]
-        self.conns = []
-        self.th = threading.Thread(target=self._accept, daemon=True)
-        self.th.start()
-
-    def _accept(self):
-        while True:
-            try:
-                s, _ = self.lsock.accept()
-            except OSError:
-                return
-            s.sendall(tt.BANNER)
-            self.conns.append(s)
-
-    def drain(self, timeout=30):
-        """Reads every connection to its end; returns the messages."""
-        out, partial = [], 0
-        for s in self.conns:
-            buf = bytearray()
-            s.settimeout(timeout)
-            while True:
-                try:
-                    d = s.recv(1 << 20)
-                except OSError:
-                    break
-                if not d:
-                    break
-                buf += d
-            pos = 0
-            while len(buf) - pos >= 2:
-                n = (buf[pos] << 8) | buf[pos + 1]
-                if len(buf) - pos - 2 < n:
-                    break
-                out.append(bytes(buf[pos + 2:pos + 2 + n]))
-                pos += 2 + n
-            partial += len(buf) - pos
-        return out, partial
-
-    def close(self):
-        self.lsock.close()
-        for s in self.conns:
-            s.close()
-
-
 class LoadWriter(threading.Thread):
     """Sends the pool's frames over and over: in bursts of 500 while
     self.rate is 0, else self.rate frames per second (ticks of 10 ms).
@@ -367,7 +315,7 @@ class LoadWriter(threading.Thread):
         return pool[k % len(pool)][1]
 
 
-stuck = StuckCollector()
+stuck = tt.StuckCollector()
 sock = os.path.join(work, "load.sock")
 IN = "dnstap-socket " + sock
 run = tt.Run(["--dnstap-socket", sock, "-t", "--queue-size", "8M", "--flush-timeout", str(FLUSH),

@@ -177,19 +177,6 @@ def wait_until(cond, timeout, step=0.05):
     return bool(cond())
 
 
-COLL_LINE = re.compile(r"tapxfr: stats: ((?:tcp|udp)://\S+): (queued=.*)$")
-
-
-def coll_stats(text):
-    """{collector name: {counter: int}} from the last per-collector lines."""
-    out = {}
-    for line in text.splitlines():
-        m = COLL_LINE.search(line)
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return out
-
-
 def usr1(run, name, timeout=10.0):
     """Asks for the statistics (SIGUSR1) and returns the new line of
     collector `name` as a dict (None on timeout)."""
@@ -198,7 +185,7 @@ def usr1(run, name, timeout=10.0):
     run.proc.send_signal(signal.SIGUSR1)
     if not wait_until(lambda: run.stderr.count(rx) > before, timeout):
         return None
-    return coll_stats(run.stderr).get(name)
+    return tt.coll_stats(run.stderr).get(name)
 
 
 def pending(st):
@@ -332,7 +319,7 @@ B2.kill()
 # ------------------------------------------------------------ checks
 
 text = run.stderr
-cs = coll_stats(text)
+cs = tt.coll_stats(text)
 sa, sb = cs.get(name_a), cs.get(name_b)
 if not t.check(sa is not None and sb is not None,
                "one exit stats line per collector (%s, %s)" % (name_a, name_b), text[-2000:]):

@@ -7,7 +7,8 @@
  * edge of the ring by hand; the random test runs 100k operations against a
  * model FIFO that also remembers where each entry was placed, so it can
  * check that entries never overlap or straddle the end, that queue_peek
- * returns the longest contiguous run of whole entries, and that a refusal
+ * returns the longest contiguous run of whole entries (and
+ * queue_peek_after the runs after it), and that a refusal
  * only happens when the ring really has no room. Every test closes its
  * queue; the suite runs clean under valgrind --leak-check=full. */
 #include "config.h"
@@ -472,6 +473,39 @@ static size_t entry_size(size_t cap)
     }
 }
 
+/* queue_peek_after() from each run's end finds the next run: together
+ * the runs are every entry, in order, each run at most two per queue. */
+static void check_runs(const struct queue *q, struct model *m)
+{
+    size_t skip = 0, idx = 0, runs = 0, run;
+    const uint8_t *p;
+
+    while ((run = queue_peek_after(q, skip, &p)) > 0) {
+        size_t walked = 0;
+
+        assert_true(++runs <= 2);
+        while (walked < run) {
+            struct model_entry *e;
+
+            assert_true(idx < m->n);
+            e = model_at(m, idx++);
+            assert_ptr_equal(p + walked, q->buf + e->off);
+            walked += e->len;
+        }
+        assert_int_equal(walked, run);
+        skip += run;
+    }
+    assert_int_equal(idx, m->n);
+    assert_int_equal(skip, m->bytes);
+    if (m->n > 0) {
+        /* The first run is queue_peek()'s. */
+        const uint8_t *a, *b;
+
+        assert_int_equal(queue_peek_after(q, 0, &a), queue_peek(q, &b));
+        assert_ptr_equal(a, b);
+    }
+}
+
 static void run_random(size_t cap, size_t max_count, int count_bound,
                        unsigned long ops, uint64_t seed)
 {
@@ -574,6 +608,7 @@ static void run_random(size_t cap, size_t max_count, int count_bound,
         }
         assert_int_equal(q.count, m.n);
         assert_int_equal(q.bytes, m.bytes);
+        check_runs(&q, &m);
         if (m.n == 0) {
             const uint8_t *p;
 
