@@ -1,5 +1,7 @@
 /* dnstap.c: one dnstap protobuf -> struct rec, through protobuf-c with an
- * arena allocator (see dnstap.h for the contract). */
+ * arena allocator (see dnstap.h for the contract), after a wire-format
+ * pre-scan that classifies the frames never forwarded without unpacking
+ * them. */
 #include "config.h"
 
 #include "codec/dnstap.h"
@@ -137,8 +139,8 @@ static void set_endpoint(struct rec_addr *a, const Dnstap__Message *m,
         a->port = (uint16_t)port;
 }
 
-int dnstap_decode(struct dnstap_decoder *d, const uint8_t *frame, size_t len,
-                  struct rec *r, int *type)
+int dnstap_decode_full(struct dnstap_decoder *d, const uint8_t *frame,
+                       size_t len, struct rec *r, int *type)
 {
     ProtobufCAllocator alloc = {
         .alloc = arena_alloc, .free = arena_free, .allocator_data = d};
@@ -237,6 +239,289 @@ int dnstap_decode(struct dnstap_decoder *d, const uint8_t *frame, size_t len,
         r->identity_len = dt->identity.len;
     }
     return DNSTAP_OK;
+}
+
+/* ------------------------------------------------------------- pre-scan
+ *
+ * In a resolver's stream most frames are queries, or responses of a type
+ * not selected, and unpacking those with protobuf-c only to read
+ * Message.type is most of the decoding cost. scan_frame() reads the wire
+ * format itself and classifies such a frame without unpacking it, but only
+ * once it has checked the WHOLE frame the way protobuf-c unpacks it, so
+ * that the answer is the one dnstap_decode_full() would give. On anything
+ * else (a frame protobuf-c would reject, a rule the scan does not model, a
+ * selected response, a frame that might exhaust the arena) it gives up and
+ * the full unpack decides: giving up is always right, classifying is right
+ * only when everything was checked.
+ *
+ * protobuf-c's unpacking rules (protobuf_c_message_unpack() and its
+ * helpers, 1.4.1), and what the scan does with each:
+ *  - a tag is a varint of at most 5 bytes whose bits above the wire type
+ *    are the field number, 32 bits, with no range check. A one-byte tag of
+ *    field 0 is an error, a longer one an unknown field (versions differ
+ *    here): the scan gives up on field 0 however it is written.
+ *  - wire type 0 is a varint of at most 10 bytes (the tenth byte's value
+ *    unchecked); 1 is 8 bytes, 5 is 4 bytes; 2 is a length varint of at
+ *    most 5 bytes, then that many bytes (past the end, or over INT_MAX
+ *    since 1.4.1, is an error); 3, 4, 6 and 7 are errors even on an
+ *    unknown field.
+ *  - a known field on another wire type than its type's is an error, on
+ *    each occurrence (protobuf-c parses every occurrence).
+ *  - an unknown field is kept (copied), never an error.
+ *  - a singular field given several times: the last value wins, except an
+ *    embedded message, where each occurrence is unpacked on its own (so it
+ *    must be valid alone, its required fields included) and merged into
+ *    the earlier ones, its own fields winning. Message.type, required in
+ *    each occurrence, thus ends up as the last one on the wire.
+ *  - a missing required field (Dnstap.type, Message.type) is an error.
+ *  - an enum value is not checked: protobuf-c keeps the low 32 bits of the
+ *    varint as an int32_t. Our own check then wants Message.type in 1..14.
+ *  - strings (Policy.type) are not checked for UTF-8.
+ * And the arena: the full unpack fails with DNSTAP_NOMEM past
+ * DT_ARENA_MAX, so the scan only decides frames that fit well below it
+ * (see DT_SCAN_*). */
+
+/* What protobuf-c can allocate for a frame, bounded from above: the bytes
+ * it copies (never more than the frame), then per field a ScannedMember
+ * (32 bytes, in slabs that double, so up to 64 per field), an unknown-field
+ * record (24), the rounding of its copy to DT_ALIGN and a string's NUL; per
+ * message unpacked (the Dnstap, each Message and Policy occurrence), its
+ * structure (Message's is the largest) and the rounding of its slabs and
+ * arrays. The scan decides a frame only if that bound stays under half of
+ * DT_ARENA_MAX, where the full unpack cannot run out of arena. */
+#define DT_SCAN_BUDGET (DT_ARENA_MAX / 2)
+#define DT_SCAN_FIELD_COST ((size_t)128)
+#define DT_SCAN_MSG_COST (sizeof(Dnstap__Message) + (size_t)1024)
+
+#define WT_VARINT PROTOBUF_C_WIRE_TYPE_VARINT
+#define WT_64BIT PROTOBUF_C_WIRE_TYPE_64BIT
+#define WT_LEN PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
+#define WT_32BIT PROTOBUF_C_WIRE_TYPE_32BIT
+
+/* What the scan does with a field number of a message. */
+enum scan_role {
+    SR_UNKNOWN = 0, /* not in the schema: skipped, any valid wire type */
+    SR_PLAIN,       /* in the schema, value not needed */
+    SR_DNSTAP_TYPE, /* Dnstap.type: required enum */
+    SR_MSG_TYPE,    /* Message.type: required enum */
+    SR_MESSAGE,     /* Dnstap.message: an embedded Message */
+    SR_POLICY,      /* Message.policy: an embedded Policy */
+};
+
+struct scan_field {
+    uint8_t role; /* enum scan_role */
+    uint8_t wire; /* the wire type protobuf-c requires for the field */
+};
+
+struct scan_schema {
+    const struct scan_field *fields; /* indexed by field number */
+    unsigned n;                      /* numbers >= n are unknown */
+    int required_type;               /* has a required 'type' field */
+};
+
+/* proto/dnstap.proto: enums and integers are varints, fixed32 is 32-bit,
+ * bytes, strings and messages are length-prefixed. test_dnstap.c checks
+ * them against protobuf-c, every field number and wire type at each
+ * level through dnstap_decode_full(). */
+static const struct scan_field scan_dnstap_fields[16] = {
+    [1] = {SR_PLAIN, WT_LEN},           /* identity */
+    [2] = {SR_PLAIN, WT_LEN},           /* version */
+    [3] = {SR_PLAIN, WT_LEN},           /* extra */
+    [14] = {SR_MESSAGE, WT_LEN},        /* message */
+    [15] = {SR_DNSTAP_TYPE, WT_VARINT}, /* type */
+};
+static const struct scan_field scan_message_fields[17] = {
+    [1] = {SR_MSG_TYPE, WT_VARINT}, /* type */
+    [2] = {SR_PLAIN, WT_VARINT},    /* socket_family */
+    [3] = {SR_PLAIN, WT_VARINT},    /* socket_protocol */
+    [4] = {SR_PLAIN, WT_LEN},       /* query_address */
+    [5] = {SR_PLAIN, WT_LEN},       /* response_address */
+    [6] = {SR_PLAIN, WT_VARINT},    /* query_port */
+    [7] = {SR_PLAIN, WT_VARINT},    /* response_port */
+    [8] = {SR_PLAIN, WT_VARINT},    /* query_time_sec */
+    [9] = {SR_PLAIN, WT_32BIT},     /* query_time_nsec */
+    [10] = {SR_PLAIN, WT_LEN},      /* query_message */
+    [11] = {SR_PLAIN, WT_LEN},      /* query_zone */
+    [12] = {SR_PLAIN, WT_VARINT},   /* response_time_sec */
+    [13] = {SR_PLAIN, WT_32BIT},    /* response_time_nsec */
+    [14] = {SR_PLAIN, WT_LEN},      /* response_message */
+    [15] = {SR_POLICY, WT_LEN},     /* policy */
+    [16] = {SR_PLAIN, WT_VARINT},   /* http_protocol */
+};
+static const struct scan_field scan_policy_fields[6] = {
+    [1] = {SR_PLAIN, WT_LEN},    /* type (string) */
+    [2] = {SR_PLAIN, WT_LEN},    /* rule */
+    [3] = {SR_PLAIN, WT_VARINT}, /* action */
+    [4] = {SR_PLAIN, WT_VARINT}, /* match */
+    [5] = {SR_PLAIN, WT_LEN},    /* value */
+};
+
+static const struct scan_schema scan_dnstap = {scan_dnstap_fields, 16, 1};
+static const struct scan_schema scan_message = {scan_message_fields, 17, 1};
+static const struct scan_schema scan_policy = {scan_policy_fields, 6, 0};
+
+struct scan {
+    uint32_t types;    /* the decoder's selection */
+    uint32_t dt_type;  /* Dnstap.type, low 32 bits as protobuf-c keeps it */
+    uint32_t msg_type; /* the last Message.type seen, 1..14 */
+    size_t messages;   /* Message occurrences */
+    size_t fields;     /* fields, at every level */
+    size_t embedded;   /* Message and Policy occurrences */
+};
+
+/* Reads a varint of at most max bytes, as protobuf-c does (10 for values,
+ * 5 for tags and lengths): one that does not end within max bytes or
+ * before end is an error. Keeps the low 64 bits. */
+static inline int scan_varint(const uint8_t **pp, const uint8_t *end,
+                              unsigned max, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0;
+
+    /* Most tags and values are one byte. */
+    if (p < end && !(*p & 0x80)) {
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    for (unsigned i = 0; i < max && p < end; i++) {
+        uint8_t b = *p++;
+
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Checks that [p, end) unpacks as a message of schema s, and records the
+ * types met on the way. Returns 0 when protobuf-c would unpack it (for
+ * what the scan can tell), -1 when it would not or the scan gives up. */
+static int scan_msg(struct scan *sc, const struct scan_schema *s,
+                    const uint8_t *p, const uint8_t *end)
+{
+    static const struct scan_field unknown = {SR_UNKNOWN, 0};
+    int have_type = 0;
+
+    while (p < end) {
+        const struct scan_field *f;
+        const uint8_t *body = NULL;
+        uint64_t tag, v = 0;
+        uint32_t num;
+        unsigned wire;
+
+        if (scan_varint(&p, end, 5, &tag) < 0)
+            return -1;
+        wire = (unsigned)(tag & 7);
+        num = (uint32_t)(tag >> 3);
+        if (num == 0)
+            return -1; /* error or unknown field, by version */
+        f = num < s->n ? &s->fields[num] : &unknown;
+        if (f->role != SR_UNKNOWN && wire != f->wire)
+            return -1;
+        sc->fields++;
+
+        switch (wire) {
+        case WT_VARINT:
+            if (scan_varint(&p, end, 10, &v) < 0)
+                return -1;
+            break;
+        case WT_64BIT:
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case WT_32BIT:
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        case WT_LEN:
+            if (scan_varint(&p, end, 5, &v) < 0 || v > (uint64_t)(end - p))
+                return -1;
+            body = p;
+            p += v;
+            break;
+        default:
+            return -1; /* groups (3, 4) and 6, 7 */
+        }
+
+        switch (f->role) {
+        case SR_DNSTAP_TYPE:
+            have_type = 1;
+            sc->dt_type = (uint32_t)v;
+            break;
+        case SR_MSG_TYPE:
+            have_type = 1;
+            sc->msg_type = (uint32_t)v;
+            /* A type outside the schema (MALFORMED) or a selected response
+             * is for the full unpack, whatever follows. */
+            if (sc->msg_type < DNSTAP_AUTH_QUERY ||
+                sc->msg_type > DNSTAP_TYPE_MAX ||
+                (!(sc->msg_type & 1) &&
+                 (sc->types & DNSTAP_TYPE_BIT(sc->msg_type))))
+                return -1;
+            break;
+        case SR_MESSAGE:
+            sc->messages++;
+            sc->embedded++;
+            if (scan_msg(sc, &scan_message, body, p) < 0)
+                return -1;
+            break;
+        case SR_POLICY:
+            sc->embedded++;
+            if (scan_msg(sc, &scan_policy, body, p) < 0)
+                return -1;
+            break;
+        default:
+            break;
+        }
+    }
+    return s->required_type && !have_type ? -1 : 0;
+}
+
+/* The outcome of the full unpack for a query, an unselected response or a
+ * Dnstap of another type; DT_SCAN_FULL when the full unpack must decide. */
+#define DT_SCAN_FULL 1
+
+static int scan_frame(const struct dnstap_decoder *d, const uint8_t *frame,
+                      size_t len, int *type)
+{
+    struct scan sc = {.types = d->types};
+
+    /* An empty frame (perhaps a null pointer) lacks Dnstap.type: that is
+     * the unpack's MALFORMED. Every field takes 2 bytes or more, so with
+     * len within the budget the sum below cannot overflow 64 bits. */
+    if (len == 0 || len > DT_SCAN_BUDGET ||
+        scan_msg(&sc, &scan_dnstap, frame, frame + len) < 0 ||
+        (uint64_t)len + (uint64_t)sc.fields * DT_SCAN_FIELD_COST +
+                (uint64_t)(sc.embedded + 1) * DT_SCAN_MSG_COST >
+            DT_SCAN_BUDGET)
+        return DT_SCAN_FULL;
+    if (sc.dt_type != DNSTAP__DNSTAP__TYPE__MESSAGE)
+        return DNSTAP_NOT_MESSAGE;
+    if (sc.messages == 0)
+        return DT_SCAN_FULL; /* MALFORMED, left to the full unpack */
+    /* scan_msg() gave up on any other type. */
+    if (type)
+        *type = (int)sc.msg_type;
+    return sc.msg_type & 1 ? DNSTAP_QUERY : DNSTAP_NOT_SELECTED;
+}
+
+int dnstap_decode(struct dnstap_decoder *d, const uint8_t *frame, size_t len,
+                  struct rec *r, int *type)
+{
+    int rc;
+
+    if (type)
+        *type = 0;
+    rc = scan_frame(d, frame, len, type);
+    if (rc != DT_SCAN_FULL)
+        return rc;
+    return dnstap_decode_full(d, frame, len, r, type);
 }
 
 int dnstap_type_parse(const char *name)

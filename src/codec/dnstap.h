@@ -66,9 +66,21 @@ void dnstap_close(struct dnstap_decoder *d);
  * socket_family, 0 when absent or the address length does not match),
  * ts = response_time (else query_time, else 0), msg = response_message,
  * dt_type, query_zone, identity. *type is set whenever a Message was
- * found (for per-type statistics), else 0. */
+ * found (for per-type statistics), else 0.
+ *
+ * A pre-scan of the wire format returns DNSTAP_QUERY, DNSTAP_NOT_SELECTED
+ * and DNSTAP_NOT_MESSAGE without unpacking (nor touching the arena or *r)
+ * when it has checked that the whole frame unpacks; every other frame is
+ * unpacked. The result is the same as dnstap_decode_full()'s for any
+ * bytes, except that a frame so classified cannot fail for lack of
+ * memory. */
 int dnstap_decode(struct dnstap_decoder *d, const uint8_t *frame, size_t len,
                   struct rec *r, int *type);
+
+/* The same without the pre-scan: always unpacks. For tests, as the
+ * reference dnstap_decode() must agree with. */
+int dnstap_decode_full(struct dnstap_decoder *d, const uint8_t *frame,
+                       size_t len, struct rec *r, int *type);
 
 /* "resolver-response" etc. <-> type. Parsing accepts upper or lower case
  * and '_' or '-'. Returns the type or -1. */

@@ -9,12 +9,13 @@
 # tests/fuzz/corpus/<t>/ in `make check` (and under ASan/UBSan in
 # `make check-asan`); and by `make fuzz` (tests/fuzz/build.sh) as a real
 # libFuzzer binary with clang, for tests/fuzz/run.sh.
-FUZZ_TARGETS = packet dns frame dnstap collect
+FUZZ_TARGETS = packet dns frame dnstap dnstap_scan collect
 FUZZ_REPLAYERS = \
 	tests/fuzz/replay_packet \
 	tests/fuzz/replay_dns \
 	tests/fuzz/replay_frame \
 	tests/fuzz/replay_dnstap \
+	tests/fuzz/replay_dnstap_scan \
 	tests/fuzz/replay_collect
 check_PROGRAMS += $(FUZZ_REPLAYERS)
 TESTS += tests/fuzz/run_replay.sh
@@ -34,6 +35,9 @@ tests_fuzz_replay_frame_LDADD = $(CODEC_LIBS)
 tests_fuzz_replay_dnstap_SOURCES = tests/fuzz/fuzz_dnstap.c $(FUZZ_COMMON)
 tests_fuzz_replay_dnstap_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_replay_dnstap_LDADD = $(CODEC_LIBS)
+tests_fuzz_replay_dnstap_scan_SOURCES = tests/fuzz/fuzz_dnstap_scan.c $(FUZZ_COMMON)
+tests_fuzz_replay_dnstap_scan_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_replay_dnstap_scan_LDADD = $(CODEC_LIBS)
 tests_fuzz_replay_collect_SOURCES = tests/fuzz/fuzz_collect.c $(FUZZ_COMMON)
 tests_fuzz_replay_collect_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_replay_collect_LDADD = $(CODEC_LIBS)
@@ -43,7 +47,7 @@ tests_fuzz_replay_collect_LDADD = $(CODEC_LIBS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/README.md \
 	tests/fuzz/run_replay.sh tests/fuzz/build.sh tests/fuzz/run.sh \
 	tests/fuzz/make_corpus.py tests/fuzz/frame.dict tests/fuzz/collect.dict \
-	tests/fuzz/Makefile.am.frag
+	tests/fuzz/dnstap_scan.dict tests/fuzz/Makefile.am.frag
 
 # libFuzzer binaries (clang, libclang-rt-dev): `make fuzz`, then e.g.
 #   FUZZ_BIN=tests/fuzz/bin tests/fuzz/run.sh frame 600

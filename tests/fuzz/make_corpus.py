@@ -3,7 +3,9 @@
 
 Usage: make_corpus.py OUTDIR
 
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap and collect, from
+Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan and
+collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
 small gen_pcap.py and gen_dnstap.py samples, and hand-built Frame Streams
@@ -19,6 +21,7 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dns      filter byte + DNS message
   frame    control byte + chunk sizes + Frame Streams byte stream
   dnstap   one dnstap protobuf (a Frame Streams data frame)
+  dnstap_scan  the same
   collect  one DNSXFR01 message
 Standard library only.
 """
@@ -164,6 +167,202 @@ def run_tool(name, args):
                    check=True, stdout=subprocess.DEVNULL)
 
 
+# ------------------------------------------------------------ dnstap_scan
+# Hand-made frames for the pre-scan's rules (src/codec/dnstap.c): each one
+# is decided by the scan or must make it give up. Kept whole in the
+# corpus (libFuzzer's coverage does not tell a type of 3 from 2^32 + 3).
+
+def pb_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pb_key(num, wire):
+    return pb_varint(num << 3 | wire)
+
+
+def pb_uint(num, v):
+    return pb_key(num, 0) + pb_varint(v)
+
+
+def pb_bytes(num, b):
+    return pb_key(num, 2) + pb_varint(len(b)) + b
+
+
+def pb_fixed32(num, v):
+    return pb_key(num, 5) + struct.pack("<I", v)
+
+
+def pb_fixed64(num, v):
+    return pb_key(num, 1) + struct.pack("<Q", v)
+
+
+# www.example. IN A, and its answer.
+SCAN_QUERY = bytes.fromhex("123400000001000000000000037777770765"
+                           "78616d706c650000010001")
+SCAN_RESPONSE = bytes.fromhex("123484000001000100000000037777770765"
+                              "78616d706c650000010001c00c000100010000"
+                              "0e100004c0000250")
+
+
+def dt_message(mtype, extra=b"", response=None):
+    """A Message as resolvers write it, type first."""
+    if response is None:
+        response = mtype % 2 == 0
+    m = pb_uint(1, mtype) + pb_uint(2, 1) + pb_uint(3, 1)
+    m += pb_bytes(4, b"\xc0\x00\x02\x01") + pb_bytes(5, b"\xc6\x33\x64\x35")
+    m += pb_uint(6, 5353) + pb_uint(7, 53)
+    m += pb_uint(8, 1700000000) + pb_fixed32(9, 111)
+    if response:
+        m += pb_bytes(11, b"\x07example\x00")
+        m += pb_uint(12, 1700000001) + pb_fixed32(13, 222)
+        m += pb_bytes(14, SCAN_RESPONSE)
+    else:
+        m += pb_bytes(10, SCAN_QUERY)
+    return m + extra
+
+
+def dt_frame(messages, dtype=1, extra=b"", head=b""):
+    """A Dnstap: identity, version, the Message occurrences, then type."""
+    d = head + pb_bytes(1, b"resolver1.example.net") + pb_bytes(2, b"unbound")
+    for m in messages:
+        d += pb_bytes(14, m)
+    if dtype is not None:
+        d += pb_uint(15, dtype)
+    return d + extra
+
+
+def scan_edge_cases():
+    """(name, frame) pairs: the rules of the pre-scan, one at a time."""
+    q, r = dt_message(3), dt_message(4)
+    cases = []
+    add = lambda name, b: cases.append((name, b))
+    for t in range(0, 17):
+        add("type %d" % t, dt_frame([dt_message(t)]))
+        add("type %d, no response_message" % t,
+            dt_frame([dt_message(t, response=False)]))
+    # Huge enum varints: protobuf-c keeps the low 32 bits.
+    for v in (2**32 + 3, 2**32 + 4, 2**63 + 5, 2**64 - 1, 0xFFFFFFFE,
+              0x7FFFFFFF, 0x80000003, 2**35 + 2):
+        add("Message.type %#x" % v,
+            dt_frame([pb_uint(1, v) + dt_message(3)[2:]]))
+        add("Message.type %#x last" % v, dt_frame([q + pb_uint(1, v)]))
+    add("Message.type 10-byte varint, tenth byte 0x7f",
+        dt_frame([bytes.fromhex("0883808080808080807f") + q[2:]]))
+    add("Message.type 11-byte varint",
+        dt_frame([bytes.fromhex("088380808080808080800100") + q[2:]]))
+    add("Message.type non-minimal 3", dt_frame([b"\x08\x83\x80\x00" + q[2:]]))
+    for v in (2, 0, 2**32 + 1, 2**64 - 1):
+        add("Dnstap.type %#x" % v, dt_frame([q], dtype=v))
+        add("Dnstap.type %#x, response" % v, dt_frame([r], dtype=v))
+        add("Dnstap.type %#x, no message" % v, dt_frame([], dtype=v))
+    add("Dnstap.type twice, 2 then 1", dt_frame([q], extra=pb_uint(15, 1), dtype=2))
+    add("Dnstap.type twice, 1 then 2", dt_frame([q], extra=pb_uint(15, 2)))
+    add("Dnstap.type first", dt_frame([q], dtype=None, head=pb_uint(15, 1)))
+    # Required fields.
+    add("no Dnstap.type", dt_frame([q], dtype=None))
+    add("no Dnstap.type, no message", dt_frame([], dtype=None))
+    add("no Message.type", dt_frame([q[2:]]))
+    add("empty Message", dt_frame([b""]))
+    add("empty frame", b"")
+    # Merged occurrences of Dnstap.message.
+    add("query then response", dt_frame([q, r]))
+    add("response then query", dt_frame([r, q]))
+    add("query, then response type only", dt_frame([q, pb_uint(1, 4)]))
+    add("response, then query type only", dt_frame([r, pb_uint(1, 5)]))
+    add("client response then query", dt_frame([dt_message(6), q]))
+    add("query then client response", dt_frame([q, dt_message(6)]))
+    add("query, then occurrence without type", dt_frame([q, pb_uint(2, 1)]))
+    add("query, then bad type", dt_frame([q, pb_uint(1, 99)]))
+    add("bad type, then query", dt_frame([pb_uint(1, 99), q]))
+    add("query, then bad wire type", dt_frame([q, pb_uint(1, 4) + pb_key(9, 0) + b"\x01"]))
+    add("three occurrences", dt_frame([q, r, dt_message(7)]))
+    add("type twice in a Message", dt_frame([q + pb_uint(1, 4)]))
+    add("type twice, response first", dt_frame([r + pb_uint(1, 5)]))
+    add("type 4 then 0", dt_frame([r + pb_uint(1, 0)]))
+    add("message occurrences around type",
+        dt_frame([q], dtype=None, extra=pb_uint(15, 1) + pb_bytes(14, r)))
+    # Wrong wire types on known fields, Dnstap and Message.
+    for num, wire in ((1, 0), (2, 5), (3, 1), (14, 0), (15, 2), (15, 5)):
+        body = {0: b"\x01", 1: b"\0" * 8, 2: b"\x01\x01", 5: b"\0" * 4}[wire]
+        add("Dnstap field %d wire %d" % (num, wire),
+            dt_frame([q], extra=pb_key(num, wire) + body))
+    for num in range(1, 17):
+        for wire in (0, 1, 2, 5):
+            body = {0: b"\x01", 1: b"\0" * 8, 2: b"\x01\x01", 5: b"\0" * 4}[wire]
+            add("Message field %d wire %d" % (num, wire),
+                dt_frame([q + pb_key(num, wire) + body]))
+    # Policy (an embedded message in Message): valid, odd, wrong.
+    pol = pb_bytes(1, b"RPZ") + pb_bytes(2, b"\x03bad\x00") + pb_uint(3, 1) + \
+        pb_uint(4, 1) + pb_bytes(5, b"x")
+    add("policy", dt_frame([q + pb_bytes(15, pol)]))
+    add("policy twice", dt_frame([q + pb_bytes(15, pol) + pb_bytes(15, pol)]))
+    add("policy, non-UTF-8 type", dt_frame([q + pb_bytes(15, pb_bytes(1, b"\xff\xfe"))]))
+    add("policy, huge enum", dt_frame([q + pb_bytes(15, pb_uint(3, 2**64 - 1))]))
+    add("policy, unknown fields", dt_frame([q + pb_bytes(15, pb_uint(99, 1) + pb_fixed64(6, 0))]))
+    add("empty policy", dt_frame([q + pb_bytes(15, b"")]))
+    for num, wire in ((1, 0), (2, 5), (3, 2), (4, 1), (5, 0)):
+        body = {0: b"\x01", 1: b"\0" * 8, 2: b"\x01\x01", 5: b"\0" * 4}[wire]
+        add("policy field %d wire %d" % (num, wire),
+            dt_frame([q + pb_bytes(15, pb_key(num, wire) + body)]))
+    add("policy, truncated", dt_frame([q + pb_bytes(15, b"\x0a\x05ab")]))
+    # Unknown fields of every wire type, at each level, before and after.
+    unknown_ok = [pb_uint(100, 7), pb_fixed64(101, 1), pb_bytes(102, b"abc"),
+                  pb_fixed32(103, 2), pb_uint(4, 1), pb_bytes(13, b""),
+                  pb_uint(2**29 - 1, 1), pb_uint(17, 3)]
+    for u in unknown_ok:
+        add("unknown %s in Dnstap" % u.hex(), dt_frame([q], extra=u))
+        add("unknown %s in Dnstap, first" % u.hex(), dt_frame([q], head=u))
+        add("unknown %s in Message" % u.hex(), dt_frame([q + u]))
+    add("unknown field, 5-byte tag", dt_frame([q], extra=b"\xf8\xff\xff\xff\x7f\x01"))
+    add("unknown field, 5-byte tag, Message", dt_frame([q + b"\xf8\xff\xff\xff\x0f\x01"]))
+    for wire in (3, 4, 6, 7):
+        add("unknown wire %d in Dnstap" % wire,
+            dt_frame([q], extra=pb_key(100, wire) + b"\x00"))
+        add("unknown wire %d in Message" % wire,
+            dt_frame([q + pb_key(100, wire) + b"\x00"]))
+    # Tags: field 0, non-minimal, too long.
+    add("field 0, one-byte tag", dt_frame([q], extra=b"\x00\x00"))
+    add("field 0, one-byte tag, length-prefixed", dt_frame([q], extra=b"\x02\x00"))
+    add("field 0, two-byte tag", dt_frame([q], extra=b"\x80\x00\x00"))
+    add("field 0, two-byte tag, Message", dt_frame([q + b"\x80\x00\x00"]))
+    add("Message.type non-minimal tag", dt_frame([b"\x88\x80\x00\x03" + q[2:]]))
+    add("Dnstap.message non-minimal tag",
+        dt_frame([], extra=b"\xf2\x80\x80\x80\x00" + pb_varint(len(q)) + q))
+    add("6-byte tag", dt_frame([q], extra=b"\xf8\x80\x80\x80\x80\x00\x01"))
+    add("tag cut", dt_frame([q], extra=b"\xf8"))
+    # Lengths: non-minimal, too long, overflowing, cut.
+    add("5-byte length", dt_frame([], extra=b"\x72" +
+                                  bytes([0x80 | len(q) & 0x7f, 0x80 | len(q) >> 7,
+                                         0x80, 0x80, 0x00]) + q))
+    add("6-byte length", dt_frame([], extra=b"\x72" +
+                                  bytes([0x80 | len(q) & 0x7f, 0x80 | len(q) >> 7,
+                                         0x80, 0x80, 0x80, 0x00]) + q))
+    add("length 2^32 - 1", dt_frame([q], extra=b"\xa2\x06\xff\xff\xff\xff\x0f" + b"\0" * 8))
+    add("length 2^32 - 5", dt_frame([q], extra=b"\xa2\x06\xfb\xff\xff\xff\x0f" + b"\0" * 8))
+    add("length 2^32 + 1", dt_frame([q], extra=b"\xa2\x06\x81\x80\x80\x80\x10" + b"\0" * 8))
+    add("length 2^31", dt_frame([q], extra=b"\xa2\x06\x80\x80\x80\x80\x08" + b"\0" * 8))
+    add("length one past the end", dt_frame([q], extra=b"\xa2\x06\x04abc"))
+    add("Message length one past the end",
+        dt_frame([], extra=b"\x72" + pb_varint(len(q) + 1) + q))
+    add("length cut", dt_frame([q], extra=b"\xa2\x06\x80"))
+    # Query with a malformed field after its type: the unpack's MALFORMED.
+    add("query, cut fixed32", dt_frame([q + b"\x4d\x01\x02"]))
+    add("query, cut fixed64", dt_frame([q], extra=b"\xa1\x06\x01\x02"))
+    add("query, cut varint", dt_frame([q + b"\x30\xff\xff"]))
+    add("query, cut frame", dt_frame([q])[:-3])
+    add("query, Message cut", dt_frame([q])[:60])
+    add("query, trailing byte", dt_frame([q]) + b"\x80")
+    return cases
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -214,6 +413,7 @@ def main():
         frames = fstrm_frames(stream)
         for fr in frames:
             write(outdir, "dnstap", fr)
+            write(outdir, "dnstap_scan", fr)
         if count > 5:
             continue
         # Whole, byte by byte, in odd chunks, with replies taken or not.
@@ -230,6 +430,15 @@ def main():
         # Oversize frames skipped (max_frame 100 and 16).
         write(outdir, "frame", frame_input(stream, 6, (40, 9)))
         write(outdir, "frame", frame_input(stream, 5))
+    # dnstap_scan: a longer real stream (every kind of frame), and the
+    # hand-made cases, apart: those are copied into the corpus whole.
+    p = os.path.join(tmp, "scan.fstrm")
+    run_tool("gen_dnstap.py", ["--count", "2000", "--seed", "3", "--out", p])
+    with open(p, "rb") as f:
+        for fr in fstrm_frames(f.read()):
+            write(outdir, "dnstap_scan", fr)
+    for _, fr in scan_edge_cases():
+        write(outdir, "dnstap_scan_edges", fr)
     # Protocol errors, one of each.
     d = struct.pack(">I", 3) + b"abc"
     for s in (d,                                              # before START

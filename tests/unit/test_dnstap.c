@@ -1294,6 +1294,715 @@ static void test_nomem_big_field(void **state)
     dnstap_close(&d);
 }
 
+/* --------------------------------------------------------------- pre-scan */
+
+/* dnstap_decode() classifies queries, unselected responses and other
+ * Dnstap types by a scan of the wire format, and must agree exactly with
+ * dnstap_decode_full(), which always unpacks. */
+
+/* Raw protobuf, for what the generated pack functions cannot write:
+ * repeated singular fields, wrong wire types, odd encodings. */
+struct pb {
+    uint8_t p[8192];
+    size_t n;
+};
+
+static void pb_raw(struct pb *b, const void *p, size_t n)
+{
+    assert_true(n <= sizeof(b->p) - b->n);
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void pb_varint(struct pb *b, uint64_t v)
+{
+    uint8_t c[10];
+    size_t n = 0;
+
+    do {
+        c[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            c[n] |= 0x80;
+        n++;
+    } while (v);
+    pb_raw(b, c, n);
+}
+
+static void pb_key(struct pb *b, uint32_t num, unsigned wire)
+{
+    pb_varint(b, (uint64_t)num << 3 | wire);
+}
+
+static void pb_uint(struct pb *b, uint32_t num, uint64_t v)
+{
+    pb_key(b, num, 0);
+    pb_varint(b, v);
+}
+
+static void pb_len(struct pb *b, uint32_t num, const void *p, size_t n)
+{
+    pb_key(b, num, 2);
+    pb_varint(b, n);
+    pb_raw(b, p, n);
+}
+
+/* A value of the given wire type (for fields tried on every wire type). */
+static void pb_any(struct pb *b, uint32_t num, unsigned wire)
+{
+    static const uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+    pb_key(b, num, wire);
+    switch (wire) {
+    case 0:
+        pb_varint(b, 1);
+        break;
+    case 1:
+        pb_raw(b, eight, 8);
+        break;
+    case 2:
+        pb_varint(b, 2);
+        pb_raw(b, "ab", 2);
+        break;
+    case 5:
+        pb_raw(b, eight, 4);
+        break;
+    default: /* groups and wire types 6, 7: one byte, whatever it means */
+        pb_raw(b, "\x01", 1);
+        break;
+    }
+}
+
+/* A Message as a resolver writes it: type first, then the template's
+ * fields (t->m.type is not used). */
+static void pb_message_typed(struct pb *b, uint64_t type, const struct tmpl *t)
+{
+    struct pb m = {.n = 0};
+    uint8_t buf[4096];
+    size_t n = dnstap__message__get_packed_size(&t->m);
+
+    assert_true(n <= sizeof(buf));
+    assert_int_equal(dnstap__message__pack(&t->m, buf), n);
+    /* The packed message starts with its type (field 1, a varint of one
+     * byte for 1..14): replace it. */
+    assert_int_equal(buf[0], 0x08);
+    pb_uint(&m, 1, type);
+    pb_raw(&m, buf + 2, n - 2);
+    pb_len(b, 14, m.p, m.n);
+}
+
+struct outcome {
+    int rc, type;
+    int scanned; /* decided without unpacking */
+};
+
+/* Decodes p both ways, each in a fresh decoder and from a heap copy of
+ * exactly n bytes, and checks that they agree; the scan decided when the
+ * arena was never allocated. */
+static struct outcome decode_both(uint32_t types, const uint8_t *p, size_t n)
+{
+    struct dnstap_decoder ds, df;
+    struct rec rs, rf, junk;
+    struct outcome o;
+    uint8_t *c = copy_of(p, n);
+    int tf = -1;
+
+    memset(&junk, 0x5a, sizeof(junk));
+    memcpy(&rs, &junk, sizeof(junk)); /* bytewise: padding included */
+    memcpy(&rf, &junk, sizeof(junk));
+    dnstap_init(&ds, types);
+    dnstap_init(&df, types);
+    o.type = -1;
+    o.rc = dnstap_decode(&ds, c, n, &rs, &o.type);
+    o.scanned = ds.arena == NULL;
+    assert_int_equal(dnstap_decode_full(&df, c, n, &rf, &tf), o.rc);
+    assert_int_equal(o.type, tf);
+    if (o.scanned) {
+        assert_true(o.rc == DNSTAP_QUERY || o.rc == DNSTAP_NOT_SELECTED ||
+                    o.rc == DNSTAP_NOT_MESSAGE);
+        assert_memory_equal(&rs, &junk, sizeof(junk));
+    }
+    if (o.rc == DNSTAP_OK) {
+        assert_int_equal(rs.msg_len, rf.msg_len);
+        assert_memory_equal(rs.msg, rf.msg, rs.msg_len);
+        assert_int_equal(rs.dt_type, rf.dt_type);
+        assert_true(rs.ts_sec == rf.ts_sec && rs.ts_nsec == rf.ts_nsec);
+    }
+    free(c);
+    dnstap_close(&ds);
+    dnstap_close(&df);
+    return o;
+}
+
+static void expect(struct outcome o, int rc, int type, int scanned)
+{
+    assert_int_equal(o.rc, rc);
+    assert_int_equal(o.type, type);
+    assert_int_equal(o.scanned, scanned);
+}
+
+/* The head of a Dnstap (identity, version), then what the test adds, then
+ * the type: the field order of real writers. */
+static void pb_head(struct pb *b)
+{
+    b->n = 0;
+    pb_len(b, 1, ident, sizeof(ident));
+    pb_len(b, 2, version, sizeof(version));
+}
+
+static void test_scan_decides(void **state)
+{
+    struct tmpl t;
+    struct buf b;
+
+    (void)state;
+    /* Real frames: queries and a response that is not selected. */
+    for (size_t i = 0; i < N_REALS; i++) {
+        int ty = reals[i].exp->type;
+        int want = ty & 1 ? DNSTAP_QUERY
+                   : (DNSTAP_DEFAULT_TYPES & DNSTAP_TYPE_BIT(ty)) ? DNSTAP_OK
+                                                                 : DNSTAP_NOT_SELECTED;
+
+        expect(decode_both(DNSTAP_DEFAULT_TYPES, reals[i].frame, reals[i].len),
+               want, ty, want != DNSTAP_OK);
+    }
+    /* Every type, in built frames. */
+    for (int ty = 1; ty <= DNSTAP_TYPE_MAX; ty++) {
+        int want = ty & 1 ? DNSTAP_QUERY
+                   : (DNSTAP_DEFAULT_TYPES & DNSTAP_TYPE_BIT(ty)) ? DNSTAP_OK
+                                                                 : DNSTAP_NOT_SELECTED;
+
+        tmpl_init(&t);
+        t.m.type = (Dnstap__Message__Type)ty;
+        b = pack(&t.dt);
+        expect(decode_both(DNSTAP_DEFAULT_TYPES, b.p, b.len), want, ty,
+               want != DNSTAP_OK);
+        free(b.p);
+    }
+    /* Another Dnstap type, with and without a Message. The scan gives up
+     * at a selected response type, whatever follows. */
+    tmpl_init(&t);
+    t.dt.type = (Dnstap__Dnstap__Type)2;
+    b = pack(&t.dt);
+    expect(decode_both(ALL_RESPONSES, b.p, b.len), DNSTAP_NOT_MESSAGE, 0, 0);
+    free(b.p);
+    t.m.type = DNSTAP__MESSAGE__TYPE__CLIENT_QUERY;
+    b = pack(&t.dt);
+    expect(decode_both(ALL_RESPONSES, b.p, b.len), DNSTAP_NOT_MESSAGE, 0, 1);
+    free(b.p);
+    t.dt.message = NULL;
+    b = pack(&t.dt);
+    expect(decode_both(ALL_RESPONSES, b.p, b.len), DNSTAP_NOT_MESSAGE, 0, 1);
+    free(b.p);
+    /* The selection is the decoder's. */
+    tmpl_init(&t);
+    t.m.type = DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
+    b = pack(&t.dt);
+    expect(decode_both(ALL_RESPONSES, b.p, b.len), DNSTAP_OK, 6, 0);
+    expect(decode_both(0, b.p, b.len), DNSTAP_NOT_SELECTED, 6, 1);
+    free(b.p);
+}
+
+/* Dnstap.message given twice: protobuf-c unpacks each occurrence on its
+ * own, then merges them, the later one's fields winning. */
+static void test_scan_merged_messages(void **state)
+{
+    struct dnstap_decoder d;
+    struct tmpl t;
+    struct rec r;
+    struct pb b;
+
+    (void)state;
+    tmpl_init(&t);
+    /* Query, then resolver response: a response to unpack. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_QUERY, &t);
+    pb_message_typed(&b, DNSTAP_RESOLVER_RESPONSE, &t);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_OK, 4, 0);
+    /* Response, then query: a query in the end. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_RESPONSE, &t);
+    pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_QUERY, 5, 0);
+    /* Query, then unselected response: the scan decides. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+    pb_message_typed(&b, DNSTAP_CLIENT_RESPONSE, &t);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(DNSTAP_DEFAULT_TYPES, b.p, b.n), DNSTAP_NOT_SELECTED, 6, 1);
+    /* Unselected response, then a bare occurrence with only a type. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_CLIENT_RESPONSE, &t);
+    pb_len(&b, 14, "\x08\x07", 2);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(DNSTAP_DEFAULT_TYPES, b.p, b.n), DNSTAP_QUERY, 7, 1);
+    /* Query, then a response occurrence of only a type: merged, the
+     * response message comes from the first. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_QUERY, &t);
+    pb_len(&b, 14, "\x08\x04", 2);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_OK, 4, 0);
+    dnstap_init(&d, ALL_RESPONSES);
+    assert_int_equal(dec_bytes(&d, b.p, b.n, &r, NULL), DNSTAP_OK);
+    assert_int_equal(r.msg_len, sizeof(resp_msg));
+    assert_memory_equal(r.msg, resp_msg, sizeof(resp_msg));
+    assert_int_equal(r.dt_type, DNSTAP_RESOLVER_RESPONSE);
+    dnstap_close(&d);
+    /* The type twice in one occurrence: the last wins. */
+    pb_head(&b);
+    pb_len(&b, 14, "\x08\x03\x08\x06", 4);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(DNSTAP_DEFAULT_TYPES, b.p, b.n), DNSTAP_NOT_SELECTED, 6, 1);
+    /* A second occurrence without a type is invalid on its own: the whole
+     * frame is malformed, though the first says query. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_QUERY, &t);
+    pb_len(&b, 14, "\x10\x01", 2);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* So is one with a type outside the schema, last. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_QUERY, &t);
+    pb_len(&b, 14, "\x08\x0f", 2);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* Dnstap.type before, between and after the occurrences. */
+    b.n = 0;
+    pb_uint(&b, 15, 1);
+    pb_message_typed(&b, DNSTAP_AUTH_RESPONSE, &t);
+    pb_uint(&b, 15, 2);
+    pb_message_typed(&b, DNSTAP_AUTH_QUERY, &t);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_NOT_MESSAGE, 0, 0);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_QUERY, 1, 0);
+}
+
+/* A known field on another wire type than its own is an error in
+ * protobuf-c, even when the frame says query. */
+static void test_scan_wrong_wire_type(void **state)
+{
+    static const unsigned wires[] = {1, 2, 5};
+    struct tmpl t;
+    struct pb b, m;
+
+    (void)state;
+    tmpl_init(&t);
+    for (size_t i = 0; i < sizeof(wires) / sizeof(wires[0]); i++) {
+        /* Message.type itself. */
+        m.n = 0;
+        pb_any(&m, 1, wires[i]);
+        pb_head(&b);
+        pb_len(&b, 14, m.p, m.n);
+        pb_uint(&b, 15, 1);
+        expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+        /* After a valid query type, and in a later occurrence. */
+        m.n = 0;
+        pb_uint(&m, 1, DNSTAP_CLIENT_QUERY);
+        pb_any(&m, 1, wires[i]);
+        pb_head(&b);
+        pb_len(&b, 14, m.p, m.n);
+        pb_uint(&b, 15, 1);
+        expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+        pb_head(&b);
+        pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+        pb_len(&b, 14, m.p, m.n);
+        pb_uint(&b, 15, 1);
+        expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+        /* Dnstap.type. */
+        pb_head(&b);
+        pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+        pb_uint(&b, 15, 1);
+        pb_any(&b, 15, wires[i]);
+        expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    }
+    /* Dnstap.message as a varint. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+    pb_uint(&b, 14, 1);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+}
+
+static void test_scan_missing_type(void **state)
+{
+    struct tmpl t;
+    struct pb b;
+
+    (void)state;
+    tmpl_init(&t);
+    /* A Message without its type; an empty one. */
+    pb_head(&b);
+    pb_len(&b, 14, "\x10\x01\x18\x01", 4);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    pb_head(&b);
+    pb_len(&b, 14, "", 0);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* A query without Dnstap.type. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* MESSAGE without a Message. */
+    pb_head(&b);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+}
+
+/* The type comes first in a Message, but a query is only a query when the
+ * rest of the frame unpacks too. */
+static void test_scan_query_then_malformed(void **state)
+{
+    struct tmpl t;
+    struct pb b, m;
+    size_t whole;
+
+    (void)state;
+    tmpl_init(&t);
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_RESOLVER_QUERY, &t);
+    pb_uint(&b, 15, 1);
+    whole = b.n;
+    expect(decode_both(ALL_RESPONSES, b.p, whole), DNSTAP_QUERY, 3, 1);
+    /* Any cut, the trailing Dnstap.type or inside the Message. */
+    for (size_t cut = 0; cut < whole; cut++)
+        expect(decode_both(ALL_RESPONSES, b.p, cut), DNSTAP_MALFORMED, 0, 0);
+    /* Trailing garbage: a lone continuation byte, an unknown group, an
+     * unknown field cut short, field number 0. */
+    pb_raw(&b, "\x80", 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    b.n = whole;
+    pb_raw(&b, "\xa3\x06", 2);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    b.n = whole;
+    pb_raw(&b, "\xa9\x06\x01\x02\x03", 5);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    b.n = whole;
+    pb_raw(&b, "\x00\x00", 2);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* In the Message, after the type: a fixed32 cut short, a varint of 11
+     * bytes, a length past the Message's end. */
+    m.n = 0;
+    pb_uint(&m, 1, DNSTAP_RESOLVER_QUERY);
+    pb_raw(&m, "\x4d\x01\x02", 3);
+    pb_head(&b);
+    pb_len(&b, 14, m.p, m.n);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    m.n = 0;
+    pb_uint(&m, 1, DNSTAP_RESOLVER_QUERY);
+    pb_raw(&m, "\x30\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12);
+    pb_head(&b);
+    pb_len(&b, 14, m.p, m.n);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    m.n = 0;
+    pb_uint(&m, 1, DNSTAP_RESOLVER_QUERY);
+    pb_raw(&m, "\x52\x05" "abc", 5);
+    pb_head(&b);
+    pb_len(&b, 14, m.p, m.n);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    /* A policy that does not unpack. */
+    m.n = 0;
+    pb_uint(&m, 1, DNSTAP_CLIENT_QUERY);
+    pb_len(&m, 15, "\x18\x80", 2);
+    pb_head(&b);
+    pb_len(&b, 14, m.p, m.n);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+}
+
+/* protobuf-c keeps the low 32 bits of an enum's varint. */
+static void test_scan_enum_values(void **state)
+{
+    static const struct {
+        uint64_t v;
+        int rc, type, scanned;
+    } cases[] = {
+        {3, DNSTAP_QUERY, 3, 1},
+        {((uint64_t)1 << 32) + 3, DNSTAP_QUERY, 3, 1},
+        {((uint64_t)1 << 63) + 9, DNSTAP_QUERY, 9, 1},
+        {((uint64_t)7 << 32) + 6, DNSTAP_NOT_SELECTED, 6, 1},
+        {((uint64_t)1 << 32) + 4, DNSTAP_OK, 4, 0},
+        {(uint64_t)1 << 32, DNSTAP_MALFORMED, 0, 0},
+        {0x80000003u, DNSTAP_MALFORMED, 0, 0},
+        {0xfffffffdu, DNSTAP_MALFORMED, 0, 0},
+        {UINT64_MAX, DNSTAP_MALFORMED, 0, 0},
+        {15, DNSTAP_MALFORMED, 0, 0},
+    };
+    struct tmpl t;
+    struct pb b;
+
+    (void)state;
+    tmpl_init(&t);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pb_head(&b);
+        pb_message_typed(&b, cases[i].v, &t);
+        pb_uint(&b, 15, 1);
+        expect(decode_both(DNSTAP_DEFAULT_TYPES, b.p, b.n), cases[i].rc,
+               cases[i].type, cases[i].scanned);
+    }
+    /* Dnstap.type: 2^32 + 1 is MESSAGE, 2^32 is not. */
+    pb_head(&b);
+    pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+    pb_uint(&b, 15, ((uint64_t)1 << 32) + 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_QUERY, 5, 1);
+    b.n -= 6;
+    pb_uint(&b, 15, (uint64_t)1 << 32);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_NOT_MESSAGE, 0, 1);
+    /* A varint of 10 bytes is whole, whatever its last byte; of 11 it is
+     * an error. Non-minimal encodings are fine. */
+    pb_head(&b);
+    pb_len(&b, 14, "\x08\x83\x80\x80\x80\x80\x80\x80\x80\x80\x7f", 11);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_QUERY, 3, 1);
+    pb_head(&b);
+    pb_len(&b, 14, "\x08\x83\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 12);
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_MALFORMED, 0, 0);
+    pb_head(&b);
+    pb_len(&b, 14, "\x88\x80\x00\x83\x00", 5); /* tag and value padded */
+    pb_uint(&b, 15, 1);
+    expect(decode_both(ALL_RESPONSES, b.p, b.n), DNSTAP_QUERY, 3, 1);
+}
+
+/* Every field number and wire type, at each level, after a query: the
+ * scan's tables of proto/dnstap.proto against what protobuf-c does. */
+static void test_scan_every_field(void **state)
+{
+    static const uint32_t nums[] = {1,  2,  3,  4,  5,  6,  7,  8,   9,
+                                    10, 11, 12, 13, 14, 15, 16, 17,  18,
+                                    31, 99, 100, 2047, 536870911u};
+    struct tmpl t;
+    struct pb b, m, p;
+    int scanned = 0, total = 0;
+
+    (void)state;
+    tmpl_init(&t);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        for (unsigned wire = 0; wire < 8; wire++) {
+            struct outcome o;
+
+            /* In the Dnstap. */
+            pb_head(&b);
+            pb_message_typed(&b, DNSTAP_CLIENT_QUERY, &t);
+            pb_uint(&b, 15, 1);
+            pb_any(&b, nums[i], wire);
+            o = decode_both(ALL_RESPONSES, b.p, b.n);
+            scanned += o.scanned;
+            total++;
+            /* In the Message. */
+            m.n = 0;
+            pb_uint(&m, 1, DNSTAP_CLIENT_QUERY);
+            pb_any(&m, nums[i], wire);
+            pb_head(&b);
+            pb_len(&b, 14, m.p, m.n);
+            pb_uint(&b, 15, 1);
+            o = decode_both(ALL_RESPONSES, b.p, b.n);
+            scanned += o.scanned;
+            total++;
+            /* In a Policy. */
+            p.n = 0;
+            pb_any(&p, nums[i], wire);
+            m.n = 0;
+            pb_uint(&m, 1, DNSTAP_CLIENT_QUERY);
+            pb_len(&m, 15, p.p, p.n);
+            pb_head(&b);
+            pb_len(&b, 14, m.p, m.n);
+            pb_uint(&b, 15, 1);
+            o = decode_both(ALL_RESPONSES, b.p, b.n);
+            scanned += o.scanned;
+            total++;
+        }
+    }
+    /* Half the wire types are never valid; of the others, most are
+     * unknown fields or the right type: the scan decides those. */
+    assert_true(scanned > total / 3);
+}
+
+/* Random frames built field by field (unlike test_garbage's bytes, most
+ * get past the first tag): known and unknown numbers, right and wrong wire
+ * types, enum values at the edges of 32 bits, non-minimal encodings, nested
+ * and repeated Messages and Policies, a cut or a flipped byte now and then.
+ * Whatever comes out, the scan and the unpack must agree. */
+static void rnd_varint(struct pb *b, uint64_t v)
+{
+    size_t pad = rng() % 8 == 0 ? 1 + rng() % 3 : 0;
+    uint8_t c[16];
+    size_t n = 0;
+
+    do {
+        c[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v || pad)
+            c[n] |= 0x80;
+        n++;
+        if (!v && pad) {
+            /* Non-minimal: continuation bytes of zero, up to 10 in all. */
+            while (pad-- > 1 && n < 9)
+                c[n++] = 0x80;
+            c[n++] = 0;
+            break;
+        }
+    } while (v);
+    pb_raw(b, c, n);
+}
+
+static uint64_t rnd_value(void)
+{
+    static const uint64_t edges[] = {
+        0, 1, 2, 3, 4, 5, 6, 8, 14, 15, 16, 127, 128,
+        0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu,
+        ((uint64_t)1 << 32) + 1, ((uint64_t)1 << 32) + 4,
+        ((uint64_t)1 << 32) + 5, ((uint64_t)1 << 63) + 6, UINT64_MAX};
+
+    return rng() % 4 ? edges[rng() % (sizeof(edges) / sizeof(edges[0]))]
+                     : rng();
+}
+
+/* level 0: Dnstap, 1: Message, 2: Policy. */
+static void rnd_message(struct pb *b, int level)
+{
+    static const uint32_t known[3][6] = {
+        {15, 14, 1, 2, 3, 15}, {1, 2, 10, 14, 15, 9}, {1, 2, 3, 4, 5, 3}};
+    static const uint8_t wire_of[3][17] = {
+        {0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0},
+        {0, 0, 0, 0, 2, 2, 0, 0, 0, 5, 2, 2, 0, 5, 2, 2, 0},
+        {0, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+    int nfields = (int)(rng() % 7);
+
+    /* Most messages carry their type first, as writers do. */
+    if (level < 2 && rng() % 8) {
+        pb_key(b, level == 0 ? 15 : 1, 0);
+        rnd_varint(b, level == 0 ? (rng() % 8 ? 1 : rnd_value())
+                                 : (rng() % 4 ? 1 + rng() % 14 : rnd_value()));
+    }
+    for (int i = 0; i < nfields && b->n < sizeof(b->p) - 600; i++) {
+        uint32_t num;
+        unsigned wire;
+
+        switch (rng() % 8) {
+        case 0:
+            num = (uint32_t)(rng() % 40);
+            break;
+        case 1:
+            num = (uint32_t)rng() >> (rng() % 32);
+            break;
+        default:
+            num = known[level][rng() % 6];
+            break;
+        }
+        wire = rng() % 24 == 0 ? (unsigned)(rng() % 8)
+               : num < 17      ? wire_of[level][num]
+                               : (unsigned[]){0, 1, 2, 5}[rng() % 4];
+        if (rng() % 16 == 0) /* a non-minimal tag */
+            pb_raw(b, (uint8_t[]){(uint8_t)(0x80 | (num & 15) << 3 | wire),
+                                  (uint8_t)(0x80 | ((num >> 4) & 0x7f)),
+                                  (uint8_t)(num >> 11 & 0x7f)},
+                   3);
+        else
+            pb_key(b, num, wire);
+        if (wire == 2 && ((level == 0 && num == 14) || (level == 1 && num == 15)) &&
+            rng() % 8) {
+            struct pb sub = {.n = 0};
+
+            rnd_message(&sub, level + 1);
+            rnd_varint(b, sub.n);
+            pb_raw(b, sub.p, sub.n);
+        } else if (wire == 2) {
+            size_t n = rng() % 24;
+
+            rnd_varint(b, n);
+            for (size_t k = 0; k < n; k++)
+                pb_raw(b, (uint8_t[]){(uint8_t)rng()}, 1);
+        } else if (wire == 0) {
+            rnd_varint(b, num == 1 && level == 1 && rng() % 2 ? 1 + rng() % 14
+                                                              : rnd_value());
+        } else if (wire == 1) {
+            pb_raw(b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+        } else if (wire == 5) {
+            pb_raw(b, "\x01\x02\x03\x04", 4);
+        } else {
+            pb_raw(b, "\x01", 1);
+        }
+    }
+    if (level == 0 && rng() % 4) { /* the Message, and the type, last */
+        struct pb sub = {.n = 0};
+
+        rnd_message(&sub, 1);
+        pb_len(b, 14, sub.p, sub.n);
+        if (rng() % 2)
+            pb_uint(b, 15, 1);
+    }
+}
+
+static void test_scan_random_frames(void **state)
+{
+    enum { N = 100000 };
+    static const uint32_t sels[] = {ALL_RESPONSES, DNSTAP_DEFAULT_TYPES, 0,
+                                    DNSTAP_TYPE_BIT(6)};
+    struct pb *b = malloc(sizeof(*b));
+    int count[8] = {0}, scanned = 0;
+
+    (void)state;
+    assert_non_null(b);
+    rng_state = 0x5ca115ca115ull;
+    for (int i = 0; i < N; i++) {
+        struct outcome o;
+
+        b->n = 0;
+        rnd_message(b, 0);
+        if (b->n && rng() % 32 == 0)
+            b->n = rng() % b->n; /* cut */
+        if (b->n && rng() % 32 == 0)
+            b->p[rng() % b->n] ^= (uint8_t)(1u << rng() % 8);
+        o = decode_both(sels[rng() % 4], b->p, b->n);
+        count[-o.rc]++;
+        scanned += o.scanned;
+    }
+    free(b);
+    /* Every outcome occurs, and the scan decides a good share. */
+    for (int rc = DNSTAP_OK; rc >= DNSTAP_NO_RESPONSE; rc--)
+        if (rc != DNSTAP_NOMEM)
+            assert_true(count[-rc] > 0);
+    assert_true(scanned > N / 10);
+}
+
+/* The scan decides only frames whose unpack fits well under the arena
+ * ceiling: one that would run out of memory is left to the unpack. */
+static void test_scan_arena_bound(void **state)
+{
+    struct tmpl t;
+    struct buf b;
+    uint8_t *f;
+    size_t n;
+
+    (void)state;
+    tmpl_init(&t);
+    t.m.type = DNSTAP__MESSAGE__TYPE__CLIENT_QUERY;
+    for (int round = 0; round < 2; round++) {
+        size_t count = round == 0 ? 40000 : 600000;
+
+        b = pack_extra(&t.dt, 3 * count);
+        f = b.p;
+        n = b.len;
+        for (size_t i = 0; i < count; i++) {
+            f[n++] = 0xa0; /* field 100, varint */
+            f[n++] = 0x06;
+            f[n++] = (uint8_t)(i & 0x7f);
+        }
+        if (round == 0)
+            expect(decode_both(ALL_RESPONSES, f, n), DNSTAP_QUERY, 5, 1);
+        else
+            expect(decode_both(ALL_RESPONSES, f, n), DNSTAP_NOMEM, 0, 0);
+        free(f);
+    }
+}
+
 static void test_close(void **state)
 {
     struct dnstap_decoder d;
@@ -1393,6 +2102,15 @@ int main(void)
         cmocka_unit_test(test_arena_growth),
         cmocka_unit_test(test_arena_hostile),
         cmocka_unit_test(test_nomem_big_field),
+        cmocka_unit_test(test_scan_decides),
+        cmocka_unit_test(test_scan_merged_messages),
+        cmocka_unit_test(test_scan_wrong_wire_type),
+        cmocka_unit_test(test_scan_missing_type),
+        cmocka_unit_test(test_scan_query_then_malformed),
+        cmocka_unit_test(test_scan_enum_values),
+        cmocka_unit_test(test_scan_every_field),
+        cmocka_unit_test(test_scan_random_frames),
+        cmocka_unit_test(test_scan_arena_bound),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_type_names),
     };
