@@ -115,7 +115,11 @@ static void drain(struct dtfile *f)
     }
 
     uv_mutex_lock(&f->mu);
-    f->head = head;
+    /* With nothing consumed, head stays the reader's to move: on an empty
+     * ring it starts over at the front (place()), maybe since we read it,
+     * and writing our old copy back would point into stale frames. */
+    if (consumed)
+        f->head = head;
     f->used -= consumed;
     eof = f->eof && f->used == 0;
     uv_cond_signal(&f->cond);
