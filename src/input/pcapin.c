@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec/packet.h"
@@ -103,16 +104,35 @@ static int check_link(struct pcapin *in, char *errbuf, size_t errlen)
     return 0;
 }
 
+static void close_pcap(struct pcapin *in)
+{
+    pcap_close(in->p); /* closes a file's FILE too */
+    in->p = NULL;
+    free(in->fbuf);
+    in->fbuf = NULL;
+}
+
 static int open_file(struct pcapin *in, char *errbuf, size_t errlen)
 {
     char pe[PCAP_ERRBUF_SIZE];
+    FILE *fp = strcmp(in->name, "-") == 0 ? stdin : fopen(in->name, "rb");
 
-    if (strcmp(in->name, "-") == 0)
-        in->p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_NANO, pe);
-    else
-        in->p = pcap_open_offline_with_tstamp_precision(in->name, PCAP_TSTAMP_PRECISION_NANO, pe);
+    if (!fp) {
+        snprintf(errbuf, errlen, "cannot read %s: %s", in->name, strerror(errno));
+        return -ENOENT;
+    }
+    /* libpcap reads each record with fread(): with stdio's default 4 KiB
+     * buffer that is a read() per few packets. */
+    in->fbuf = malloc(PCAPIN_FILE_BUF);
+    if (in->fbuf)
+        setvbuf(fp, in->fbuf, _IOFBF, PCAPIN_FILE_BUF);
+    in->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pe);
     if (!in->p) {
         snprintf(errbuf, errlen, "cannot read %s: %s", in->name, pe);
+        if (fp != stdin)
+            fclose(fp);
+        free(in->fbuf);
+        in->fbuf = NULL;
         return -ENOENT;
     }
     return 0;
@@ -143,22 +163,19 @@ static int open_live(struct pcapin *in, char *errbuf, size_t errlen, int *fatal)
         snprintf(errbuf, errlen, "cannot open capture device %s: %s", dev,
                  rc == PCAP_ERROR ? pcap_geterr(in->p) : pcap_statustostr(rc));
         *fatal = rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED;
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
         return -ENODEV;
     }
     if (check_link(in, errbuf, errlen) < 0 || set_filter(in, errbuf, errlen) < 0 ||
         pcap_setnonblock(in->p, 1, pe) < 0) {
         *fatal = 1;
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
         return -EINVAL;
     }
     if (pcap_get_selectable_fd(in->p) < 0) {
         snprintf(errbuf, errlen, "%s: no selectable descriptor", dev);
         *fatal = 1;
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
         return -ENOTSUP;
     }
     return 0;
@@ -195,8 +212,7 @@ int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct out *out, struct stat
         rc = open_file(in, errbuf, errlen);
         if (rc == 0 && ((rc = check_link(in, errbuf, errlen)) < 0 ||
                         (rc = set_filter(in, errbuf, errlen)) < 0)) {
-            pcap_close(in->p);
-            in->p = NULL;
+            close_pcap(in);
         }
         if (rc < 0)
             return rc;
@@ -276,8 +292,7 @@ static void on_poll_closed(uv_handle_t *h)
     in->poll_open = 0;
     if (in->p) {
         pcapin_update_stats(in);
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
         in->last_kernel_drops = 0;
     }
     if (in->closing) {
@@ -327,8 +342,7 @@ static void start_live(struct pcapin *in)
     rc = uv_poll_init(in->loop, &in->poll, pcap_get_selectable_fd(in->p));
     if (rc < 0) {
         log_warnx("%s: cannot poll the capture descriptor: %s", in->name, uv_strerror(rc));
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
         uv_timer_start(&in->timer, on_reopen, in->reopen_ms, 0);
         return;
     }
@@ -369,8 +383,7 @@ void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in))
         uv_close((uv_handle_t *)&in->poll, on_poll_closed);
     } else if (in->p) {
         pcapin_update_stats(in);
-        pcap_close(in->p);
-        in->p = NULL;
+        close_pcap(in);
     }
     uv_close((uv_handle_t *)&in->timer, on_handle_closed);
     uv_close((uv_handle_t *)&in->idle, on_handle_closed);

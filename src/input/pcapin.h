@@ -23,6 +23,7 @@
     "udp port 53 or (vlan and udp port 53) or (vlan and udp port 53)"
 #define PCAPIN_FILTER_OTHER "udp port 53"
 #define PCAPIN_FILE_BATCH 512
+#define PCAPIN_FILE_BUF (1 << 20)
 
 struct pcapin {
     uv_loop_t *loop;
@@ -33,6 +34,7 @@ struct pcapin {
     size_t buffer_size;
     int is_file;
     pcap_t *p;
+    char *fbuf; /* file: the stdio buffer it is read through */
     int linktype;
     long ts_scale; /* to nanoseconds: 1 or 1000 */
     uv_poll_t poll;

@@ -266,8 +266,12 @@ static void on_prepare(uv_prepare_t *h)
 {
     struct out *o = h->data;
 
-    for (int i = 0; i < o->n_colls; i++)
-        coll_flush(o->colls[i]);
+    for (int i = 0; i < o->n_colls; i++) {
+        if (o->colls[i]->proto == CLI_UDP)
+            out_udp_poll(o->colls[i]);
+        else
+            coll_flush(o->colls[i]);
+    }
 }
 
 int out_init(struct out *o, uv_loop_t *loop, const struct cli *cli, struct stats *stats)

@@ -60,6 +60,7 @@ struct out_coll {
     struct sender *snd;    /* UDP: the sending thread, while connected */
     size_t inflight_bytes; /* UDP: the head entries the sender holds */
     size_t inflight_n;
+    unsigned inflight_jobs; /* UDP: so that a full sender costs no lock */
     char banner[COLL_BANNER_MAX];
     size_t banner_len;
 };
@@ -89,6 +90,9 @@ void coll_progress(struct out_coll *c);
 /* UDP transport (sending on a thread of its own: output/sender.h) */
 int out_udp_connect(struct out_coll *c);
 void out_udp_flush(struct out_coll *c);
+/* Settles the jobs the sender finished, hands it more, and lets paused
+ * inputs resume (each loop iteration, and when the sender asks). */
+void out_udp_poll(struct out_coll *c);
 /* Stops the sending thread and settles what it sent (before the socket
  * goes, or before the queue is emptied at the flush deadline). */
 void out_udp_stop(struct out_coll *c);

@@ -37,6 +37,7 @@ int out_udp_connect(struct out_coll *c)
     s->data = c;
     c->snd = s;
     c->inflight_bytes = c->inflight_n = 0;
+    c->inflight_jobs = 0;
     c->out->open_handles++;
     rc = sender_start(s);
     if (rc < 0)
@@ -50,7 +51,7 @@ int out_udp_connect(struct out_coll *c)
  * it takes. */
 void out_udp_flush(struct out_coll *c)
 {
-    while (c->state == COLL_READY && c->snd && sender_room(c->snd)) {
+    while (c->state == COLL_READY && c->snd && c->inflight_jobs < SENDER_JOBS) {
         const uint8_t *p;
         size_t run = queue_peek_after(&c->q, c->inflight_bytes, &p), len = 0, n = 0;
 
@@ -64,6 +65,7 @@ void out_udp_flush(struct out_coll *c)
             return;
         c->inflight_bytes += len;
         c->inflight_n += n;
+        c->inflight_jobs++;
     }
 }
 
@@ -85,6 +87,7 @@ static void harvest(struct out_coll *c)
         }
         c->inflight_bytes -= j.len;
         c->inflight_n -= j.n;
+        c->inflight_jobs--;
         if (j.sent)
             coll_sent(c, j.sent_bytes, j.sent);
         if (j.err) {
@@ -96,18 +99,25 @@ static void harvest(struct out_coll *c)
                       strerror(j.err));
             coll_dropped(c, len, 1, STATS_DROP_SEND_ERROR);
         }
-        if (withdrawn)
+        if (withdrawn) {
             c->inflight_bytes = c->inflight_n = 0;
+            c->inflight_jobs = 0;
+        }
     }
+}
+
+void out_udp_poll(struct out_coll *c)
+{
+    if (!c->snd)
+        return;
+    harvest(c);
+    out_udp_flush(c);
+    coll_progress(c);
 }
 
 static void on_sender_done(struct sender *s)
 {
-    struct out_coll *c = s->data;
-
-    harvest(c);
-    out_udp_flush(c);
-    coll_progress(c);
+    out_udp_poll(s->data);
 }
 
 void out_udp_stop(struct out_coll *c)
@@ -120,6 +130,7 @@ void out_udp_stop(struct out_coll *c)
     harvest(c);
     c->snd = NULL;
     c->inflight_bytes = c->inflight_n = 0;
+    c->inflight_jobs = 0;
     s->data = c->out;
     sender_close(s, on_sender_closed);
 }
