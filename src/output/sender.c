@@ -110,12 +110,7 @@ static void run(void *arg)
         s->done++;
         if (j->sent < j->n)
             s->cut = 1;
-        /* Wake the loop only when it must act: the sender is about to run
-         * dry, or stopped at a cut. A busy loop harvests on its own
-         * (sender_harvest() from each iteration); fewer wake-ups leave the
-         * sending core to the sender. */
-        if (s->held - s->done <= 1 || s->cut)
-            uv_async_send(&s->async);
+        uv_async_send(&s->async);
     }
     uv_mutex_unlock(&s->lock);
 }
