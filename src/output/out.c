@@ -342,9 +342,9 @@ static void enqueue(struct out_coll *c, const uint8_t ns[4], const struct rec *r
     dnsxfr_encode_framed(p, need, ns, r->msg, r->msg_len);
     queue_commit(&c->q, need);
     c->st.queued++;
-    /* Start sending a good batch at once rather than at the end of the
-     * loop iteration. */
-    if (c->q.count - c->inflight_n >= SENDER_BATCH)
+    /* Hand a good batch over at once rather than at the end of the loop
+     * iteration, so that an idle sender starts early. */
+    if (c->q.count - c->inflight_n >= COLL_EARLY_JOB)
         coll_flush(c);
 }
 

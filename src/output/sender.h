@@ -31,7 +31,7 @@
 
 #define SENDER_JOBS 4        /* jobs held at once */
 #define SENDER_JOB_MAX 1024  /* entries in one job */
-#define SENDER_BATCH 64      /* datagrams per sendmmsg() */
+#define SENDER_BATCH 256     /* datagrams per sendmmsg() */
 
 struct sender_job {
     const uint8_t *p; /* the first entry */

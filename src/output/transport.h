@@ -20,6 +20,7 @@
 #define COLL_BACKOFF_MIN_MS 100
 #define COLL_BACKOFF_MAX_MS 5000
 #define COLL_BANNER_MAX 1024
+#define COLL_EARLY_JOB 64 /* unsent entries that make a job at once */
 #define COLL_SNDBUF (4 << 20)
 
 enum coll_state {
