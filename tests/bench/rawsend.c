@@ -6,7 +6,7 @@
  * them from a tapxfr run). rawsend sends the same number of DNSXFR01
  * messages of the same lengths ("DNSXFR01", four zero bytes, zero padding):
  * -u: one datagram each on a connected UDP socket, sendmmsg() in batches of
- *     BATCH (default 64), as tapxfr does;
+ *     BATCH (default 64; bench.py passes tapxfr's own, 256);
  * -t: over TCP after reading the collector's banner line, each message with
  *     its 2-byte length prefix, one write() per BATCH messages.
  * Prints "sent=N bytes=N retries=N" and exits 0.
