@@ -156,16 +156,6 @@ int sender_start(struct sender *s)
     return 0;
 }
 
-int sender_room(struct sender *s)
-{
-    int room;
-
-    uv_mutex_lock(&s->lock);
-    room = s->held < SENDER_JOBS && !s->stop;
-    uv_mutex_unlock(&s->lock);
-    return room;
-}
-
 int sender_submit(struct sender *s, const uint8_t *p, size_t len, size_t n)
 {
     struct sender_job *j;

@@ -73,12 +73,10 @@ int sender_init(struct sender *s, uv_loop_t *loop, int fd,
  * privileges were dropped: capabilities belong to each thread. */
 int sender_start(struct sender *s);
 
-/* Whether another job can be submitted (fewer than SENDER_JOBS held, not
- * stopped). */
-int sender_room(struct sender *s);
-
-/* Hands over n entries (len bytes) from p. Returns 0, or -EBUSY when no
- * room. The entries must stay in place until harvested. */
+/* Hands over n entries (len bytes) from p. Returns 0, or -EBUSY when
+ * SENDER_JOBS are held or the sender was stopped (the loop counts its
+ * jobs, so it never needs to ask). The entries must stay in place until
+ * harvested. */
 int sender_submit(struct sender *s, const uint8_t *p, size_t len, size_t n);
 
 /* Takes the oldest finished job into *j. Returns 1, or 0 when none has

@@ -54,6 +54,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -228,11 +229,75 @@ def read_fstrm_file(path, allow_truncated=False):
     return ctypes, frames
 
 
-def fstrm_control(ctype, content_type=None):
+def fstrm_control(ctype, *content_types):
+    """A control frame with one CONTENT_TYPE field per content type given
+    (None: none)."""
     body = struct.pack(">I", ctype)
-    if content_type is not None:
-        body += struct.pack(">II", 1, len(content_type)) + content_type
+    for c in content_types:
+        if c is not None:
+            body += struct.pack(">II", 1, len(c)) + c
     return struct.pack(">II", 0, len(body)) + body
+
+
+def fstrm_data(frame):
+    """A data frame: its 32-bit big-endian length, then the frame."""
+    return struct.pack(">I", len(frame)) + frame
+
+
+def recv_exact(s, n):
+    """n bytes from socket s, or fewer if the peer closed first."""
+    buf = b""
+    while len(buf) < n:
+        c = s.recv(n - len(buf))
+        if not c:
+            break
+        buf += c
+    return buf
+
+
+class LimitWriter(threading.Thread):
+    """A bidirectional Frame Streams session on Unix socket `path` sending
+    `frames`, never past self.limit, in ticks of 20 every 10 ms; STOP /
+    FINISH once self.end is set and all up to the limit are out."""
+
+    def __init__(self, path, frames):
+        super().__init__(daemon=True)
+        self.path, self.frames = path, frames
+        self.limit, self.sent = 0, 0
+        self.end = self.finished = False
+        self.error = None
+        self.connected = threading.Event()
+
+    def run(self):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(30)
+            s.connect(self.path)
+            s.sendall(fstrm_control(FS_READY, CONTENT_TYPE))
+            accept = fstrm_control(FS_ACCEPT, CONTENT_TYPE)
+            got = recv_exact(s, len(accept))
+            if got != accept:
+                raise OSError("no ACCEPT: %r" % got)
+            s.sendall(fstrm_control(FS_START, CONTENT_TYPE))
+            self.connected.set()
+            n = len(self.frames)
+            while True:
+                upto = min(n, self.limit, self.sent + 20)
+                if upto > self.sent:
+                    s.sendall(b"".join(fstrm_data(f) for f in self.frames[self.sent:upto]))
+                    self.sent = upto
+                elif self.end and self.sent >= min(n, self.limit):
+                    break
+                time.sleep(0.01)
+            s.sendall(fstrm_control(FS_STOP))
+            finish = fstrm_control(FS_FINISH)
+            if recv_exact(s, len(finish)) != finish:
+                raise OSError("no FINISH")
+            s.close()
+            self.finished = True
+        except OSError as e:
+            self.error = "%s: %s" % (type(e).__name__, e)
+            self.connected.set()
 
 
 def write_fstrm_file(path, frames, content_type=CONTENT_TYPE):

@@ -46,7 +46,6 @@ import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -91,30 +90,10 @@ def usr1(run, lines=1):
     return ds.parse_stats_all(run.stderr)
 
 
-def ctl(ctype, *cts):
-    body = struct.pack(">I", ctype)
-    for c in cts:
-        body += struct.pack(">II", 1, len(c)) + c
-    return struct.pack(">II", 0, len(body)) + body
-
-
+ctl, data, recv_exact = ds.fstrm_control, ds.fstrm_data, ds.recv_exact
 CT = ds.CONTENT_TYPE
 READY, START, STOP = ctl(ds.FS_READY, CT), ctl(ds.FS_START, CT), ctl(ds.FS_STOP)
 ACCEPT, FINISH = ctl(ds.FS_ACCEPT, CT), ctl(ds.FS_FINISH)
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        c = s.recv(n - len(buf))
-        if not c:
-            break
-        buf += c
-    return buf
-
-
-def data(fr):
-    return struct.pack(">I", len(fr)) + fr
 
 
 def gen_frames(seed, count):
@@ -136,48 +115,6 @@ def eligible(frames):
         if e.forwarded == 1:
             out.append((fr, e.messages[0]))
     return out
-
-
-class LimitWriter(threading.Thread):
-    """A bidirectional session sending `frames`, never past self.limit, in
-    ticks of 20 every 10 ms; STOP / FINISH once self.end is set and all
-    up to the limit are out."""
-
-    def __init__(self, path, frames):
-        super().__init__(daemon=True)
-        self.path, self.frames = path, frames
-        self.limit, self.sent = 0, 0
-        self.end = self.finished = False
-        self.error = None
-        self.connected = threading.Event()
-
-    def run(self):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(30)
-            s.connect(self.path)
-            s.sendall(READY)
-            if recv_exact(s, len(ACCEPT)) != ACCEPT:
-                raise OSError("no ACCEPT")
-            s.sendall(START)
-            self.connected.set()
-            n = len(self.frames)
-            while True:
-                upto = min(n, self.limit, self.sent + 20)
-                if upto > self.sent:
-                    s.sendall(b"".join(data(f) for f in self.frames[self.sent:upto]))
-                    self.sent = upto
-                elif self.end and self.sent >= min(n, self.limit):
-                    break
-                time.sleep(0.01)
-            s.sendall(STOP)
-            if recv_exact(s, len(FINISH)) != FINISH:
-                raise OSError("no FINISH")
-            s.close()
-            self.finished = True
-        except OSError as e:
-            self.error = "%s: %s" % (type(e).__name__, e)
-            self.connected.set()
 
 
 def vmrss(pid):
@@ -450,7 +387,7 @@ IN = "dnstap-socket " + sock
 run = tt.Run(["--dnstap-socket", sock, "-t", "127.0.0.1", str(coll.port)], workdir=work)
 t.check(wait_until(lambda: ds.unix_socket_state(sock)[0] and "connected:" in run.stderr, 20),
         "deleted: tapxfr listens", run.stderr[-1000:])
-w1 = LimitWriter(sock, w1_frames)
+w1 = ds.LimitWriter(sock, w1_frames)
 w1.start()
 w1.connected.wait(20)
 
@@ -496,7 +433,7 @@ run.proc.send_signal(signal.SIGHUP)
 t.check(wait_until(lambda: run.stderr.count("%s: socket re-created" % IN) == 1
                    and ds.unix_socket_state(sock)[0], 10),
         "deleted: SIGHUP re-creates it ('socket re-created', listening again)", run.stderr[-800:])
-w2 = LimitWriter(sock, w2_frames)
+w2 = ds.LimitWriter(sock, w2_frames)
 w2.limit = len(w2_frames)
 w2.end = True
 w2.start()

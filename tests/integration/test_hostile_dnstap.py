@@ -154,15 +154,7 @@ def take_b(n):
     return out
 
 
-def ctl(ctype, *content_types):
-    body = struct.pack(">I", ctype)
-    for c in content_types:
-        body += struct.pack(">II", 1, len(c)) + c
-    return struct.pack(">II", 0, len(body)) + body
-
-
-def data(fr):
-    return struct.pack(">I", len(fr)) + fr
+ctl, data, recv_exact = ds.fstrm_control, ds.fstrm_data, ds.recv_exact
 
 
 CT = ds.CONTENT_TYPE
@@ -215,59 +207,6 @@ def server_conns():
     return ds.unix_socket_state(sock)[1]
 
 
-# ------------------------------------------------------------ the good writer
-
-
-class GoodWriter(threading.Thread):
-    """Bidirectional session; sends A's frames, at most self.limit of them,
-    in ticks of 20 frames every 10 ms; STOP / FINISH when told to end."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.limit = 0
-        self.sent = 0
-        self.end = False
-        self.finished = False
-        self.error = None
-
-    def run(self):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(30)
-            s.connect(sock)
-            s.sendall(READY)
-            acc = recv_exact(s, ACCEPT_LEN)
-            if acc != ctl(ds.FS_ACCEPT, CT):
-                raise OSError("no ACCEPT: %r" % acc)
-            s.sendall(START)
-            n = len(framesA)
-            while True:
-                upto = min(n, self.limit, self.sent + 20)
-                if upto > self.sent:
-                    s.sendall(b"".join(data(f) for f in framesA[self.sent:upto]))
-                    self.sent = upto
-                elif self.end and self.sent >= min(n, self.limit):
-                    break
-                time.sleep(0.01)
-            s.sendall(STOP)
-            if recv_exact(s, len(FINISH)) != FINISH:
-                raise OSError("no FINISH")
-            s.close()
-            self.finished = True
-        except OSError as e:
-            self.error = "%s: %s" % (type(e).__name__, e)
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        c = s.recv(n - len(buf))
-        if not c:
-            break
-        buf += c
-    return buf
-
-
 def closed_by_peer(s, timeout=15.0):
     """Reads until tapxfr closes the connection; True when it did."""
     s.settimeout(0.5)
@@ -290,7 +229,7 @@ def good_msgs():
     return [m for m in coll.messages if m in setA]
 
 
-good = GoodWriter()
+good = ds.LimitWriter(sock, framesA)
 good.start()
 wait_until(lambda: server_conns() >= 1, 10)
 
