@@ -16,6 +16,7 @@
 #include <pcap/pcap.h>
 
 #include "codec/dnstap.h"
+#include "output/kinds.h"
 
 static const char usage_text[] =
     "Usage: tapxfr [OPTIONS] HOST PORT\n"
@@ -217,19 +218,18 @@ static int parse_types(const char *list, uint32_t *out, char *bad, size_t badlen
     return *out ? 0 : -1;
 }
 
-/* "udp://HOST:PORT", "tcp://[V6]:PORT". */
+/* "SCHEME://HOST:PORT", "SCHEME://[V6]:PORT", for a scheme of the kinds
+ * table (output/kinds.c). */
 static int parse_collector(const char *url, struct cli_collector *out)
 {
     const char *rest, *colon, *hend;
-    size_t hlen;
+    size_t hlen, slen = coll_kind_scheme(url);
 
-    if (strncmp(url, "udp://", 6) == 0)
-        out->proto = CLI_UDP;
-    else if (strncmp(url, "tcp://", 6) == 0)
-        out->proto = CLI_TCP;
-    else
+    if (slen == 0 || slen >= sizeof(out->scheme))
         return -1;
-    rest = url + 6;
+    memcpy(out->scheme, url, slen);
+    out->scheme[slen] = '\0';
+    rest = url + slen + 3;
     if (*rest == '[') {
         hend = strchr(rest, ']');
         if (!hend || hend[1] != ':')
@@ -263,7 +263,6 @@ static void defaults(struct cli *c)
 {
     memset(c, 0, sizeof(*c));
     c->max_size = 0; /* set after parsing: depends on -T */
-    c->proto = CLI_UDP;
     c->queue_bytes = CLI_DEFAULT_QUEUE_BYTES;
     c->queue_msgs = CLI_DEFAULT_QUEUE_MSGS;
     c->flush_secs = CLI_DEFAULT_FLUSH_SECS;
@@ -319,7 +318,7 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
         switch (opt) {
         case 'A': c->auth_only = 1; break;
         case 'D': c->drop_no_answer = 1; break;
-        case 't': c->proto = CLI_TCP; break;
+        case 't': c->tcp = 1; break;
         case 'T': c->test_mode = 1; break;
         case 'v': c->verbose = 1; break;
         case 'd': c->detach = 1; break;
@@ -501,7 +500,8 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                 return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
             /* The positional collector comes first, as in dnslogger-forward. */
             memmove(&c->colls[1], &c->colls[0], sizeof(c->colls[0]) * (size_t)c->n_colls);
-            c->colls[0].proto = c->proto;
+            snprintf(c->colls[0].scheme, sizeof(c->colls[0].scheme), "%s",
+                     coll_kind_legacy(c->tcp));
             snprintf(c->colls[0].host, sizeof(c->colls[0].host), "%s", c->host);
             snprintf(c->colls[0].port, sizeof(c->colls[0].port), "%s", c->port);
             c->n_colls++;

@@ -25,8 +25,6 @@
 #define CLI_DEFAULT_DNSTAP_MAX_FRAME (256u << 10)
 #define CLI_DEFAULT_SOCKET_MODE 0660
 
-enum cli_proto { CLI_UDP = 0, CLI_TCP = 1 };
-
 struct cli {
     /* filters (2004 options) */
     int auth_only;      /* -A */
@@ -55,11 +53,11 @@ struct cli {
     unsigned dt_timeout_ms; /* --dnstap-timeout: handshake deadline */
 
     /* output: the positional HOST PORT and every --collector */
-    enum cli_proto proto; /* -t: protocol of the positional collector */
+    int tcp;              /* -t: the positional collector is TCP */
     const char *host;     /* HOST */
     const char *port;     /* PORT */
     struct cli_collector {
-        enum cli_proto proto;
+        char scheme[16]; /* a kind of output/kinds.c: "udp", "tcp" */
         char host[256];
         char port[8];
     } colls[CLI_MAX_COLLECTORS];

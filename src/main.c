@@ -19,17 +19,19 @@
 #include "input/dtsock.h"
 #include "input/pcapin.h"
 #include "log.h"
-#include "metrics.h"
-#include "output/out.h"
+#include "output/kinds.h"
+#include "output/outputs.h"
 #include "priv.h"
-#include "stats.h"
+#include "stage/stage.h"
+#include "stats/line.h"
+#include "stats/prom.h"
 #include "testmode.h"
 
 struct app {
     uv_loop_t loop;
     struct cli cli;
-    struct stats stats;
-    struct out out;
+    struct stage stage;
+    struct outputs outputs;
     struct pcapin *inputs;
     int n_inputs;
     struct dtsock *dtsocks;
@@ -46,45 +48,70 @@ struct app {
     int exit_code;
 };
 
-static void log_stats(struct app *a, const char *what)
+/* What a report covers; the arrays live in *buf for the call. */
+struct view_buf {
+    const struct stats_out *colls[OUTPUTS_MAX];
+    const char *coll_names[OUTPUTS_MAX];
+    const struct stats_in *inputs[2 * CLI_MAX_INPUTS];
+    const char *input_names[2 * CLI_MAX_INPUTS];
+};
+
+static void make_view(struct app *a, struct stats_view *v, struct view_buf *b)
 {
-    const struct stats_out *outs[OUT_MAX_COLLECTORS];
-    char line[2048];
+    size_t n = 0;
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_update_stats(&a->inputs[i]);
-    for (int i = 0; i < a->out.n_colls; i++)
-        outs[i] = out_coll_stats(&a->out, i);
-    stats_format(line, sizeof(line), &a->stats, outs, (size_t)a->out.n_colls);
+    for (int i = 0; i < a->outputs.n; i++) {
+        b->colls[i] = outputs_stats(&a->outputs, i);
+        b->coll_names[i] = outputs_name(&a->outputs, i);
+    }
+    for (int i = 0; i < a->n_dtsocks; i++, n++) {
+        b->inputs[n] = &a->dtsocks[i].in.st;
+        b->input_names[n] = a->dtsocks[i].in.name;
+    }
+    for (int i = 0; i < a->n_dtfiles; i++, n++) {
+        b->inputs[n] = &a->dtfiles[i].in.st;
+        b->input_names[n] = a->dtfiles[i].in.name;
+    }
+    v->g = &a->stage.stats;
+    v->colls = b->colls;
+    v->coll_names = b->coll_names;
+    v->n_colls = (size_t)a->outputs.n;
+    v->inputs = b->inputs;
+    v->input_names = b->input_names;
+    v->n_inputs = n;
+}
+
+static void log_stats(struct app *a, const char *what)
+{
+    struct stats_view v;
+    struct view_buf b;
+    char line[4096];
+
+    make_view(a, &v, &b);
+    stats_line_global(line, sizeof(line), &v);
     log_info("%s: %s", what, line);
-    for (int i = 0; i < a->n_dtsocks; i++) {
-        dtin_format(&a->dtsocks[i].in, line, sizeof(line));
-        log_info("%s: %s: %s", what, a->dtsocks[i].in.name, line);
+    for (size_t i = 0; i < v.n_inputs; i++) {
+        stats_line_input(line, sizeof(line), v.inputs[i]);
+        log_info("%s: %s: %s", what, v.input_names[i], line);
     }
-    for (int i = 0; i < a->n_dtfiles; i++) {
-        dtin_format(&a->dtfiles[i].in, line, sizeof(line));
-        log_info("%s: %s: %s", what, a->dtfiles[i].in.name, line);
-    }
-    if (a->out.n_colls > 1) {
-        for (int i = 0; i < a->out.n_colls; i++) {
-            stats_format_out(line, sizeof(line), outs[i]);
-            log_info("%s: %s: %s", what, out_coll_name(&a->out, i), line);
-        }
+    for (size_t i = 0; v.n_colls > 1 && i < v.n_colls; i++) {
+        stats_line_coll(line, sizeof(line), v.colls[i]);
+        log_info("%s: %s: %s", what, v.coll_names[i], line);
     }
 }
 
 static void write_metrics(struct app *a)
 {
-    const struct dtin *d[2 * CLI_MAX_INPUTS];
-    int n = 0, rc;
+    struct stats_view v;
+    struct view_buf b;
+    int rc;
 
     if (!a->cli.stats_file)
         return;
-    for (int i = 0; i < a->n_dtsocks; i++)
-        d[n++] = &a->dtsocks[i].in;
-    for (int i = 0; i < a->n_dtfiles; i++)
-        d[n++] = &a->dtfiles[i].in;
-    rc = metrics_write(a->cli.stats_file, &a->stats, &a->out, d, n);
+    make_view(a, &v, &b);
+    rc = stats_prom_write(a->cli.stats_file, &v);
     if (rc < 0)
         log_warnx("cannot write %s: %s", a->cli.stats_file, strerror(-rc));
 }
@@ -99,7 +126,7 @@ static void on_handle_closed(uv_handle_t *h)
     release(h->data);
 }
 
-static void on_out_closed(struct out *o)
+static void on_outputs_closed(struct outputs *o)
 {
     struct app *a = o->data;
 
@@ -115,10 +142,10 @@ static void close_all(struct app *a)
     uv_close((uv_handle_t *)&a->sig_usr1, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
     uv_close((uv_handle_t *)&a->stats_timer, on_handle_closed);
-    out_close(&a->out, on_out_closed);
+    outputs_close(&a->outputs, on_outputs_closed);
 }
 
-static void on_flushed(struct out *o)
+static void on_flushed(struct outputs *o)
 {
     close_all(o->data);
 }
@@ -155,7 +182,7 @@ static void app_stop(struct app *a, int deadline)
         for (int i = 0; i < a->n_dtfiles; i++)
             dtfile_close(&a->dtfiles[i], on_dtfile_closed);
     }
-    out_flush(&a->out, ms, on_flushed);
+    outputs_flush(&a->outputs, ms, on_flushed);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -206,7 +233,7 @@ static void on_dtfile_done(struct dtfile *f)
     file_done(f->data);
 }
 
-static void on_space(void *arg)
+static void on_room(void *arg)
 {
     struct app *a = arg;
 
@@ -240,7 +267,7 @@ static int open_dnstap(struct app *a)
         };
         struct dtsock *s = &a->dtsocks[a->n_dtsocks];
 
-        if (dtsock_init(s, &a->loop, &a->out, &a->stats, &o, err, sizeof(err)) < 0) {
+        if (dtsock_init(s, &a->loop, &a->stage, &o, err, sizeof(err)) < 0) {
             fprintf(stderr, "tapxfr: %s\n", err);
             return -1;
         }
@@ -252,7 +279,7 @@ static int open_dnstap(struct app *a)
     for (int i = 0; i < a->cli.n_dt_files; i++) {
         struct dtfile *f = &a->dtfiles[a->n_dtfiles];
 
-        if (dtfile_init(f, &a->loop, &a->out, &a->stats, a->cli.dt_files[i],
+        if (dtfile_init(f, &a->loop, &a->stage, a->cli.dt_files[i],
                         a->cli.dt_max_frame, a->cli.dt_types, err, sizeof(err)) < 0) {
             fprintf(stderr, "tapxfr: %s\n", err);
             return -1;
@@ -279,7 +306,7 @@ static int open_inputs(struct app *a)
         const char *name = is_file ? a->cli.files[i] : a->cli.ifaces[i - a->cli.n_files];
         struct pcapin *in = &a->inputs[a->n_inputs];
 
-        if (pcapin_init(in, &a->loop, &a->out, &a->stats, name, is_file, a->cli.filter,
+        if (pcapin_init(in, &a->loop, &a->stage, name, is_file, a->cli.filter,
                         a->cli.pcap_buffer, err, sizeof(err)) < 0) {
             fprintf(stderr, "tapxfr: %s\n", err);
             return -1;
@@ -362,13 +389,133 @@ static int write_pidfile(const char *path)
     return fclose(f) == 0 ? 0 : -errno;
 }
 
+/* The stage and the collectors: the positional and --collector ones, or
+ * under -T the built-in test collector. Returns 0 or an exit status. */
+static int open_outputs(struct app *a)
+{
+    struct dns_filter filter = {
+        .auth_only = a->cli.auth_only,
+        .drop_no_answer = a->cli.drop_no_answer,
+        .max_size = a->cli.max_size,
+    };
+    struct coll_conf conf = {
+        .bind_addr = a->cli.bind ? &a->cli.bind_addr : NULL,
+        .bind_len = a->cli.bind_len,
+        .queue_bytes = a->cli.queue_bytes,
+        .queue_msgs = a->cli.queue_msgs,
+        .banner_ms = a->cli.banner_secs * 1000u,
+    };
+    int rc = 0;
+
+    outputs_init(&a->outputs, &a->loop, &conf, a->cli.max_size);
+    a->outputs.on_room = on_room;
+    a->outputs.on_room_arg = a;
+    a->outputs.data = a;
+    stage_init(&a->stage, &filter, &a->outputs);
+    if (a->cli.test_mode) {
+        rc = testmode_init(&a->test, a->cli.tcp);
+        if (rc < 0) {
+            log_errx("cannot open the test collector: %s", uv_strerror(rc));
+            return 1;
+        }
+        rc = outputs_add(&a->outputs, coll_kind_legacy(a->cli.tcp), "127.0.0.1", a->test.port);
+    } else {
+        a->test.fd = a->test.stop[0] = a->test.stop[1] = -1;
+        for (int i = 0; i < a->cli.n_colls && rc == 0; i++)
+            rc = outputs_add(&a->outputs, a->cli.colls[i].scheme, a->cli.colls[i].host,
+                             a->cli.colls[i].port);
+    }
+    if (rc < 0) {
+        log_errx("cannot set up the collector: %s", uv_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* Detaching, the pidfile and the privilege drop, in that order, before
+ * any thread exists. Returns 0 or an exit status. */
+static int settle_process(struct app *a, struct priv *priv)
+{
+    char err[512];
+    int rc, ready = -1;
+
+    if (a->cli.detach && (ready = detach(a)) < 0) {
+        log_errx("cannot detach: %s", uv_strerror(ready));
+        return 1;
+    }
+    if (a->cli.pidfile && (rc = write_pidfile(a->cli.pidfile)) < 0) {
+        log_errx("cannot write %s: %s", a->cli.pidfile, strerror(-rc));
+        return 1;
+    }
+    if (a->cli.user) {
+        /* Everything privileged is open: devices, listening sockets and
+         * files. This comes before outputs_start() because capabilities
+         * and no_new_privs belong to each thread: no thread (libuv's
+         * resolver pool, the UDP senders) may exist yet. Reopening a
+         * failed capture device is the one privileged act left. */
+        if (priv_drop(priv, a->cli.n_ifaces > 0, err, sizeof(err)) < 0) {
+            log_errx("%s", err);
+            return 1;
+        }
+        log_info("running as user %s", a->cli.user);
+    } else if (geteuid() == 0 && !a->cli.test_mode) {
+        log_warnx("running as root; use -u USER to drop privileges after startup");
+    }
+    if (ready >= 0) {
+        if (write(ready, "r", 1) != 1)
+            log_warn("cannot tell the parent process that startup is done");
+        close(ready);
+    }
+    return 0;
+}
+
+static void run(struct app *a)
+{
+    init_handles(a);
+    outputs_start(&a->outputs);
+    if (a->cli.test_mode) {
+        testmode_run(&a->test, &a->stage);
+        app_stop(a, 0);
+    } else {
+        for (int i = 0; i < a->n_inputs; i++)
+            pcapin_start(&a->inputs[i]);
+        for (int i = 0; i < a->n_dtfiles; i++)
+            dtfile_start(&a->dtfiles[i]);
+    }
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (a->cli.test_mode)
+        testmode_report(&a->test);
+}
+
+static int finish(struct app *a)
+{
+    int rc;
+
+    testmode_close(&a->test);
+    outputs_free(&a->outputs);
+    free(a->inputs);
+    free(a->dtsocks);
+    free(a->dtfiles);
+    if (a->cli.pidfile)
+        unlink(a->cli.pidfile); /* may fail after dropping privileges */
+    rc = uv_loop_close(&a->loop);
+    if (rc != 0 || a->open_handles != 0) {
+        log_errx("internal error: %d handles left open at exit (%s)", a->open_handles,
+                 rc ? uv_strerror(rc) : "ok");
+        a->exit_code = 1;
+    }
+    log_close();
+    cli_close(&a->cli);
+    return a->exit_code;
+}
+
 int main(int argc, char **argv)
 {
     static struct app app;
     struct app *a = &app;
     struct priv priv;
     char err[512];
-    int rc, ready = -1;
+    int rc;
 
     switch (cli_parse(&a->cli, argc, argv)) {
     case CLI_EXIT_OK: return 0;
@@ -391,90 +538,12 @@ int main(int argc, char **argv)
         log_errx("cannot initialize the event loop");
         return 1;
     }
-    out_init(&a->out, &a->loop, &a->cli, &a->stats);
-    a->out.on_space = on_space;
-    a->out.on_space_arg = a;
-    a->out.data = a;
-
-    if (a->cli.test_mode) {
-        rc = testmode_init(&a->test, a->cli.proto);
-        if (rc < 0) {
-            log_errx("cannot open the test collector: %s", uv_strerror(rc));
-            return 1;
-        }
-        rc = out_add(&a->out, a->cli.proto, "127.0.0.1", a->test.port);
-    } else {
-        a->test.fd = a->test.stop[0] = a->test.stop[1] = -1;
-        rc = 0;
-        for (int i = 0; i < a->cli.n_colls && rc == 0; i++)
-            rc = out_add(&a->out, a->cli.colls[i].proto, a->cli.colls[i].host,
-                         a->cli.colls[i].port);
-    }
-    if (rc < 0) {
-        log_errx("cannot set up the collector: %s", uv_strerror(rc));
-        return 1;
-    }
+    if ((rc = open_outputs(a)) != 0)
+        return rc;
     if (!a->cli.test_mode && open_inputs(a) < 0)
         return 2;
-
-    if (a->cli.detach && (ready = detach(a)) < 0) {
-        log_errx("cannot detach: %s", uv_strerror(ready));
-        return 1;
-    }
-    if (a->cli.pidfile && (rc = write_pidfile(a->cli.pidfile)) < 0) {
-        log_errx("cannot write %s: %s", a->cli.pidfile, strerror(-rc));
-        return 1;
-    }
-    if (a->cli.user) {
-        /* Everything privileged is open: devices, listening sockets and
-         * files. This comes before out_start() and the file readers
-         * because capabilities and no_new_privs belong to each thread: no
-         * thread (libuv's resolver pool, the dnstap file readers) may exist
-         * yet. Reopening a failed capture device is the one privileged act
-         * left. */
-        if (priv_drop(&priv, a->cli.n_ifaces > 0, err, sizeof(err)) < 0) {
-            log_errx("%s", err);
-            return 1;
-        }
-        log_info("running as user %s", a->cli.user);
-    } else if (geteuid() == 0 && !a->cli.test_mode) {
-        log_warnx("running as root; use -u USER to drop privileges after startup");
-    }
-    if (ready >= 0) {
-        if (write(ready, "r", 1) != 1)
-            log_warn("cannot tell the parent process that startup is done");
-        close(ready);
-    }
-    init_handles(a);
-    out_start(&a->out);
-    if (a->cli.test_mode) {
-        testmode_run(&a->test, &a->out, &a->stats);
-        app_stop(a, 0);
-    } else {
-        for (int i = 0; i < a->n_inputs; i++)
-            pcapin_start(&a->inputs[i]);
-        for (int i = 0; i < a->n_dtfiles; i++)
-            dtfile_start(&a->dtfiles[i]);
-    }
-
-    uv_run(&a->loop, UV_RUN_DEFAULT);
-
-    if (a->cli.test_mode)
-        testmode_report(&a->test);
-    testmode_close(&a->test);
-    out_free_colls(&a->out);
-    free(a->inputs);
-    free(a->dtsocks);
-    free(a->dtfiles);
-    if (a->cli.pidfile)
-        unlink(a->cli.pidfile); /* may fail after dropping privileges */
-    rc = uv_loop_close(&a->loop);
-    if (rc != 0 || a->open_handles != 0) {
-        log_errx("internal error: %d handles left open at exit (%s)", a->open_handles,
-                 rc ? uv_strerror(rc) : "ok");
-        a->exit_code = 1;
-    }
-    log_close();
-    cli_close(&a->cli);
-    return a->exit_code;
+    if ((rc = settle_process(a, &priv)) != 0)
+        return rc;
+    run(a);
+    return finish(a);
 }

@@ -1,11 +1,11 @@
 /* record.h: the common response record that every input fills.
  *
  * Both inputs (pcap, dnstap) normalize what they see into a struct rec and
- * hand it to the output stage with out_submit(). A record BORROWS its byte
+ * hand it to the stage with stage_submit(). A record BORROWS its byte
  * fields: msg, query_zone and identity point into the input's own buffer
  * (a pcap packet, a Frame Streams frame) and are valid only for the
  * duration of the call that receives the record. Whoever must keep them
- * longer copies them; the output stage copies the DNS message exactly once,
+ * longer copies them; each collector copies the DNS message exactly once,
  * straight into its queue as an encoded DNSXFR01 message. */
 #ifndef TAPXFR_RECORD_H
 #define TAPXFR_RECORD_H
@@ -41,6 +41,9 @@ struct rec {
 
     const uint8_t *msg; /* the DNS message as received, borrowed */
     size_t msg_len;
+    /* pcap: the UDP checksum held only the pseudo header sum (TX offload
+     * on the capturing host), so it was accepted unverified. */
+    uint8_t csum_offloaded;
 
     /* dnstap only; zero / NULL for pcap. */
     int dt_type; /* Dnstap Message.Type value, 0 when not dnstap */

@@ -17,15 +17,15 @@
 #define TEST_BANNER "dnslogger test server\r\n"
 #define TEST_WAIT_MS 10000
 
-int testmode_init(struct testmode *t, enum cli_proto proto)
+int testmode_init(struct testmode *t, int tcp)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
 
     memset(t, 0, sizeof(*t));
-    t->proto = proto;
+    t->tcp = tcp;
     t->stop[0] = t->stop[1] = -1;
-    t->fd = socket(AF_INET, (proto == CLI_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    t->fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     if (t->fd < 0)
         return -errno;
     memset(&sin, 0, sizeof(sin));
@@ -33,7 +33,7 @@ int testmode_init(struct testmode *t, enum cli_proto proto)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(t->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
         getsockname(t->fd, (struct sockaddr *)&sin, &len) < 0 ||
-        (proto == CLI_TCP && listen(t->fd, 4) < 0))
+        (tcp && listen(t->fd, 4) < 0))
         return -errno;
     snprintf(t->port, sizeof(t->port), "%u", ntohs(sin.sin_port));
     return 0;
@@ -136,38 +136,38 @@ static void explain(int rc, const struct pkt_info *i)
     case PKT_UDP_CHECKSUM:
         log_debug("UDP checksum mismatch (%s -> %s).", s, d);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_SHORT:
+    case VERDICT_DNS_SHORT:
         log_debug("Truncated DNS packet (length %zu).", i->payload_len);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_HEADER:
+    case VERDICT_DNS_HEADER:
         log_debug("Dropping DNS packet with implausible header counts (%s -> %s).", s, d);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_QUERY:
+    case VERDICT_DNS_QUERY:
         log_debug("Dropping question packet (%s -> %s).", s, d);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_NO_ANSWER:
+    case VERDICT_DNS_NO_ANSWER:
         log_debug("Dropping packet without answers (%s -> %s).", s, d);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_NOT_AUTH:
+    case VERDICT_DNS_NOT_AUTH:
         log_debug("Dropping non-authoritative DNS packet (%s -> %s).", s, d);
         break;
-    case PCAPIN_DNS_BASE + DNS_DROP_OVERSIZE:
+    case VERDICT_DNS_OVERSIZE:
         log_debug("Dropping overlong packet (%s -> %s, %zu bytes).", s, d, i->payload_len);
         break;
     default:
-        log_debug("Dropping packet: %s.", pkt_reason_name(rc));
+        log_debug("Dropping packet: %s.", verdict_name(rc));
         break;
     }
 }
 
-int testmode_run(struct testmode *t, struct out *out, struct stats *stats)
+int testmode_run(struct testmode *t, struct stage *stage)
 {
     static uint8_t pkt[65536];
     struct pkt_info info;
     size_t len = 0;
     int rc;
 
-    if (t->proto == CLI_TCP) {
+    if (t->tcp) {
         if (pipe(t->stop) < 0)
             return -errno;
         if (pthread_create(&t->thread, NULL, tcp_collector, t) != 0)
@@ -186,7 +186,7 @@ int testmode_run(struct testmode *t, struct out *out, struct stats *stats)
             break;
     }
     memset(&info, 0, sizeof(info));
-    rc = pcapin_packet(out, stats, PKT_LINK_RAW, pkt, len, 0, 0, &info);
+    rc = pcapin_packet(stage, PKT_LINK_RAW, pkt, len, 0, 0, &info);
     if (rc < 0)
         explain(rc, &info);
     return 0;
@@ -194,7 +194,7 @@ int testmode_run(struct testmode *t, struct out *out, struct stats *stats)
 
 void testmode_report(struct testmode *t)
 {
-    if (t->proto == CLI_TCP) {
+    if (t->tcp) {
         if (t->thread_started) {
             if (write(t->stop[1], "x", 1) < 0)
                 log_warn("cannot stop the test collector");

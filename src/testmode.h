@@ -1,7 +1,7 @@
 /* testmode.h: -T, the 2004 dnslogger-forward's test mode.
  *
  * One raw IP packet is read from standard input and goes through the
- * normal decode, checks and output stage to a collector that tapxfr runs
+ * normal decode, stage and collector to a collector that tapxfr runs
  * itself on 127.0.0.1 (UDP, or TCP with a banner under -t). After the
  * output has flushed and closed, what that collector received is printed
  * as "Received data: HEX" (TCP: with the length prefix), or "No data
@@ -11,14 +11,12 @@
 
 #include <pthread.h>
 
-#include "cli.h"
-#include "output/out.h"
-#include "stats.h"
+#include "stage/stage.h"
 
 struct testmode {
-    int proto;
+    int tcp;        /* -t: the collector is TCP, with a banner */
     int fd;         /* the collector's socket (UDP, or TCP listener) */
-    char port[8];   /* its port, as text for out_add() */
+    char port[8];   /* its port, as text for outputs_add() */
     int stop[2];    /* TCP: tells the collector thread to finish */
     pthread_t thread;
     int thread_started;
@@ -27,10 +25,10 @@ struct testmode {
 };
 
 /* Opens the collector socket on 127.0.0.1 and an ephemeral port. */
-int testmode_init(struct testmode *t, enum cli_proto proto);
+int testmode_init(struct testmode *t, int tcp);
 
 /* Reads the packet from standard input and submits it. */
-int testmode_run(struct testmode *t, struct out *out, struct stats *stats);
+int testmode_run(struct testmode *t, struct stage *stage);
 
 /* After the loop has ended: collects what arrived and prints it. */
 void testmode_report(struct testmode *t);

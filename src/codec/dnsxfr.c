@@ -32,6 +32,15 @@ void dnsxfr_nameserver(uint8_t ns[4], int aa, int family, const uint8_t *addr)
         memset(ns, 0, 4);
 }
 
+long dnsxfr_encode_rec(uint8_t *out, size_t cap, const struct rec *r)
+{
+    uint8_t ns[4];
+    int aa = r->msg_len > 2 && (r->msg[2] & DNSXFR_AA_BIT);
+
+    dnsxfr_nameserver(ns, aa, r->responder.family, r->responder.addr);
+    return dnsxfr_encode_framed(out, cap, ns, r->msg, r->msg_len);
+}
+
 int dnsxfr_parse(const uint8_t *buf, size_t len, const uint8_t **ns,
                  const uint8_t **msg, size_t *msg_len)
 {

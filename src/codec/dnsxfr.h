@@ -13,12 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 #define DNSXFR_MAGIC "DNSXFR01"
 #define DNSXFR_MAGIC_LEN 8
 #define DNSXFR_HEADER_LEN 12
 /* The largest DNS message that fits a 16-bit length prefix. */
 #define DNSXFR_MAX_MSG (65535 - DNSXFR_HEADER_LEN)
 #define DNSXFR_TCP_PREFIX 2
+#define DNSXFR_AA_BIT 0x04 /* in the third byte of the DNS header */
 
 /* Writes the 2-byte big-endian length prefix, then the DNSXFR01 message,
  * into out. ns is the 4-byte nameserver field (NULL for zero). Returns the
@@ -31,6 +34,10 @@ long dnsxfr_encode_framed(uint8_t *out, size_t cap, const uint8_t ns[4],
  * network order) when aa is set, family is IPv4 and the address is not
  * 0.0.0.0; zero otherwise. */
 void dnsxfr_nameserver(uint8_t ns[4], int aa, int family, const uint8_t *addr);
+
+/* The same for a record: the nameserver field from its responder and the
+ * AA bit of its message. */
+long dnsxfr_encode_rec(uint8_t *out, size_t cap, const struct rec *r);
 
 /* Parses one DNSXFR01 message (without TCP prefix). Returns 0 and sets
  * *ns (4 bytes, borrowed) and *msg / *msg_len, or -1 when the magic is

@@ -68,7 +68,7 @@ static void conn_close(struct dtconn *c)
     if (c->closing)
         return;
     c->closing = 1;
-    s->in.oversize += c->fs.oversize_frames;
+    s->in.st.oversize += c->fs.oversize_frames;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -143,7 +143,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread < 0) {
         if (!c->started) {
-            in->handshake_fail++;
+            in->st.handshake_fail++;
             log_debug("%s: writer left before the handshake completed: %s", in->name,
                       uv_strerror((int)nread));
         } else if (c->fs.state != FS_DONE && nread != UV_EOF) {
@@ -163,11 +163,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                   c->fs.bidirectional ? "bidirectional" : "unidirectional");
     }
     if (rc < 0) {
-        in->fs_errors[-rc]++;
+        in->st.fs_errors[-rc]++;
         if (c->started)
-            in->protocol_errors++;
+            in->st.protocol_errors++;
         else
-            in->handshake_fail++;
+            in->st.handshake_fail++;
         log_warnx("%s: closing a writer connection: %s", in->name, fs_error_name(rc));
         conn_close(c);
         return;
@@ -182,10 +182,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             conn_close(c);
         return;
     }
-    if (!c->closing && out_congested_live(in->out, DTSOCK_PAUSE_BYTES, DTSOCK_PAUSE_MSGS)) {
+    if (!c->closing && stage_full_live(in->stage, DTSOCK_PAUSE_BYTES, DTSOCK_PAUSE_MSGS)) {
         uv_read_stop(&c->h.stream);
         c->paused = 1;
-        in->pauses++;
+        in->st.pauses++;
+        stage_wait(in->stage, 1);
     }
 }
 
@@ -204,7 +205,7 @@ static void on_handshake_timeout(uv_timer_t *t)
 {
     struct dtconn *c = t->data;
 
-    c->s->in.handshake_fail++;
+    c->s->in.st.handshake_fail++;
     log_warnx("%s: closing a writer connection: no handshake within %u ms", c->s->in.name,
               c->s->handshake_ms);
     conn_close(c);
@@ -254,14 +255,14 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (s->n_conns > DTSOCK_MAX_CONNS) {
-        s->in.conn_rejected++;
-        if (s->in.conn_rejected == 1)
+        s->in.st.conn_rejected++;
+        if (s->in.st.conn_rejected == 1)
             log_warnx("%s: more than %d writers; closing new connections", s->in.name,
                       DTSOCK_MAX_CONNS);
         conn_close(c);
         return;
     }
-    s->in.connections++;
+    s->in.st.connections++;
     uv_timer_start(&c->timer, on_handshake_timeout, s->handshake_ms, 0);
     rc = uv_read_start(&c->h.stream, on_alloc, on_read);
     if (rc < 0)
@@ -416,7 +417,7 @@ static int listen_tcp(struct dtsock *s, const struct dtsock_opts *o, char *errbu
     return rc;
 }
 
-int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out, struct stats *stats,
+int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct stage *stage,
                 const struct dtsock_opts *o, char *errbuf, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -427,7 +428,7 @@ int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out, struct stats
     s->gid = o->gid;
     s->max_frame = o->max_frame;
     s->handshake_ms = o->handshake_ms ? o->handshake_ms : DTSOCK_HANDSHAKE_MS;
-    dtin_init(&s->in, out, stats, o->path ? "dnstap-socket" : "dnstap-listen",
+    dtin_init(&s->in, stage, o->path ? "dnstap-socket" : "dnstap-listen",
               o->path ? o->path : o->listen, o->types);
     s->rbuf = malloc(DTSOCK_READ_BUF);
     if (!s->rbuf) {

@@ -10,7 +10,7 @@
  * Each connection has its own Frame Streams state (codec/frame.h) and a
  * handshake deadline; a protocol violation closes that connection only.
  * A connection stops reading only while a UDP collector's queue lacks room
- * for one more read (out_congested_live()): that queue drains at the pace
+ * for one more read (stage_full_live()): that queue drains at the pace
  * of tapxfr's own sending thread, and the writer's buffers hold the rest
  * for that moment. Behind a full TCP collector, records are dropped and
  * counted instead: a slow collector never slows down the DNS server. */
@@ -71,8 +71,8 @@ struct dtsock_opts {
 
 /* Creates the socket and starts listening. errbuf receives one line on
  * failure. Returns 0 or a negative code. */
-int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out,
-                struct stats *stats, const struct dtsock_opts *o,
+int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct stage *stage,
+                const struct dtsock_opts *o,
                 char *errbuf, size_t errlen);
 
 /* Re-creates the Unix socket if its file was removed or replaced (on
@@ -81,7 +81,7 @@ int dtsock_init(struct dtsock *s, uv_loop_t *loop, struct out *out,
  * or a negative code (logged). */
 int dtsock_check(struct dtsock *s);
 
-/* Reads again on the connections paused for room (out's on_space). */
+/* Reads again on the connections paused for room (the stage's on_room). */
 void dtsock_resume(struct dtsock *s);
 
 /* Closes the listener and every connection (their queued replies are

@@ -14,24 +14,17 @@
 #define REOPEN_MAX_MS 30000
 #define LIVE_DISPATCH_ROUNDS 16
 
-int pcapin_packet(struct out *out, struct stats *stats, int linktype,
-                  const uint8_t *data, size_t caplen, int64_t sec, int32_t nsec,
-                  struct pkt_info *info)
+int pcapin_packet(struct stage *st, int linktype, const uint8_t *data, size_t caplen,
+                  int64_t sec, int32_t nsec, struct pkt_info *info)
 {
     struct rec r;
-    int rc;
+    int rc = pkt_decode(linktype, data, caplen, info);
 
-    stats->received++;
-    rc = pkt_decode(linktype, data, caplen, info);
     if (rc < 0) {
-        if (rc == PKT_FRAGMENT || rc == PKT_NOT_UDP)
-            stats->ignored++;
-        else
-            stats->malformed++;
-        stats->malformed_by[-rc]++;
+        stage_undecoded(st, rc);
         return rc;
     }
-    stats->csum_offloaded += info->csum_offloaded;
+    memset(&r, 0, sizeof(r));
     r.source = REC_SRC_PCAP;
     r.transport = REC_TR_UDP;
     r.ts_sec = sec;
@@ -45,11 +38,8 @@ int pcapin_packet(struct out *out, struct stats *stats, int linktype,
     r.client.port = info->dport;
     r.msg = info->payload;
     r.msg_len = info->payload_len;
-    r.dt_type = 0;
-    r.query_zone = r.identity = NULL;
-    r.query_zone_len = r.identity_len = 0;
-    rc = out_submit(out, &r);
-    return rc < 0 ? PCAPIN_DNS_BASE + rc : 0;
+    r.csum_offloaded = info->csum_offloaded;
+    return stage_submit(st, &r);
 }
 
 static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -61,11 +51,10 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
      * nanoseconds; the handle knows which. */
     int32_t nsec = (int32_t)(h->ts.tv_usec * in->ts_scale);
 
-    pcapin_packet(in->out, in->stats, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec,
-                  &info);
+    pcapin_packet(in->stage, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
     /* Stop between packets, never inside one: after this check the next
      * packet always has room, so a file record is never dropped. */
-    if (in->is_file && out_congested(in->out))
+    if (in->is_file && stage_full(in->stage))
         pcap_breakloop(in->p);
 }
 
@@ -192,16 +181,44 @@ static void on_handle_closed(uv_handle_t *h)
     release(h->data);
 }
 
-int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct out *out, struct stats *stats,
-                const char *name, int is_file, const char *filter, size_t buffer_size,
+static enum filein_status read_file_batch(struct filein *f)
+{
+    struct pcapin *in = f->data;
+    int n = pcap_dispatch(in->p, PCAPIN_FILE_BATCH, on_packet, (u_char *)in);
+
+    /* A break (the stage was full) is asked again by filein before the
+     * next batch: libpcap keeps a break request made during a dispatch
+     * that also returned packets and reports it on the next call, which
+     * may come after the queues drained. */
+    if (n > 0 || n == PCAP_ERROR_BREAK)
+        return FILEIN_MORE;
+    if (n == PCAP_ERROR)
+        log_warnx("%s: read error: %s", in->name, pcap_geterr(in->p));
+    log_debug("%s: end of file", in->name);
+    return FILEIN_END;
+}
+
+static void on_file_done(struct filein *f)
+{
+    struct pcapin *in = f->data;
+
+    if (in->on_done)
+        in->on_done(in);
+}
+
+static void on_file_closed(struct filein *f)
+{
+    release(f->data);
+}
+
+int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, const char *name, int is_file, const char *filter, size_t buffer_size,
                 char *errbuf, size_t errlen)
 {
     int rc, fatal = 0;
 
     memset(in, 0, sizeof(*in));
     in->loop = loop;
-    in->out = out;
-    in->stats = stats;
+    in->stage = stage;
     in->name = name;
     in->is_file = is_file;
     in->filter = filter;
@@ -225,45 +242,16 @@ int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct out *out, struct stat
     }
     uv_timer_init(loop, &in->timer);
     in->timer.data = in;
-    uv_idle_init(loop, &in->idle);
-    in->idle.data = in;
+    filein_init(&in->file, loop, stage, read_file_batch, in);
+    in->file.on_done = on_file_done;
     in->open_handles = 2;
     return 0;
 }
 
-static void read_file_batch(uv_idle_t *h)
-{
-    struct pcapin *in = h->data;
-    int n;
-
-    if (out_congested(in->out)) {
-        uv_idle_stop(&in->idle);
-        return;
-    }
-    n = pcap_dispatch(in->p, PCAPIN_FILE_BATCH, on_packet, (u_char *)in);
-    if (n == PCAP_ERROR_BREAK) {
-        /* libpcap keeps a break request made during a dispatch that also
-         * returned packets and reports it on the next call, which may come
-         * after the congestion is gone: ask again rather than trust it. */
-        if (out_congested(in->out))
-            uv_idle_stop(&in->idle); /* out's on_space resumes us */
-        return;
-    }
-    if (n == 0 || n == PCAP_ERROR) {
-        if (n == PCAP_ERROR)
-            log_warnx("%s: read error: %s", in->name, pcap_geterr(in->p));
-        uv_idle_stop(&in->idle);
-        in->eof = 1;
-        log_debug("%s: end of file", in->name);
-        if (in->on_done)
-            in->on_done(in);
-    }
-}
-
 void pcapin_resume(struct pcapin *in)
 {
-    if (in->is_file && !in->eof && !in->closing && in->p)
-        uv_idle_start(&in->idle, read_file_batch);
+    if (in->is_file && in->p)
+        filein_resume(&in->file);
 }
 
 static void start_live(struct pcapin *in);
@@ -355,7 +343,7 @@ static void start_live(struct pcapin *in)
 int pcapin_start(struct pcapin *in)
 {
     if (in->is_file)
-        uv_idle_start(&in->idle, read_file_batch);
+        pcapin_resume(in);
     else
         start_live(in);
     return 0;
@@ -371,7 +359,7 @@ void pcapin_update_stats(struct pcapin *in)
     /* libpcap's counters are per handle and start at 0 on each reopen. */
     drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
     if (drops >= in->last_kernel_drops)
-        in->stats->kernel_drops += drops - in->last_kernel_drops;
+        stage_kernel_drops(in->stage, drops - in->last_kernel_drops);
     in->last_kernel_drops = drops;
 }
 
@@ -386,5 +374,5 @@ void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in))
         close_pcap(in);
     }
     uv_close((uv_handle_t *)&in->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&in->idle, on_handle_closed);
+    filein_close(&in->file, on_file_closed);
 }

@@ -17,6 +17,12 @@ int queue_init(struct queue *q, size_t cap, size_t max_count)
     return 0;
 }
 
+void queue_reset(struct queue *q)
+{
+    q->head = q->tail = q->wrap = 0;
+    q->bytes = q->count = 0;
+}
+
 void queue_close(struct queue *q)
 {
     free(q->buf);

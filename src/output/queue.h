@@ -30,6 +30,9 @@ struct queue {
 int queue_init(struct queue *q, size_t cap, size_t max_count);
 void queue_close(struct queue *q);
 
+/* Forgets every entry (the caller counts them). */
+void queue_reset(struct queue *q);
+
 /* Returns where an entry of len bytes (prefix included) can be written, or
  * NULL when the queue cannot take it (bytes or entry bound). Nothing
  * changes until queue_commit(). */

@@ -1,3 +1,6 @@
+/* udp.c: the UDP collector kind: one DNSXFR01 message per datagram, sent
+ * by a thread of its own (output/sender.h) so that the kernel's send path
+ * runs beside the decoding on the loop thread. */
 #include "config.h"
 
 #include <errno.h>
@@ -6,21 +9,62 @@
 
 #include "codec/dnsxfr.h"
 #include "log.h"
+#include "output/coll.h"
 #include "output/sender.h"
-#include "output/transport.h"
 
-static void on_sender_done(struct sender *s);
+#define EARLY_JOB 64 /* unsent entries that make a job at once */
+
+struct udp {
+    struct coll *c;
+    struct sender *snd;    /* the sending thread, while connected */
+    size_t inflight_bytes; /* the head entries the sender holds */
+    size_t inflight_n;
+    unsigned inflight_jobs; /* counted here, so a full sender costs no lock */
+};
+
+static void udp_flush(struct coll *c);
+static void harvest(struct udp *u);
+
+static int udp_init(struct coll *c)
+{
+    struct udp *u = calloc(1, sizeof(*u));
+
+    if (!u)
+        return -ENOMEM;
+    u->c = c;
+    c->priv = u;
+    return 0;
+}
+
+static void udp_free(struct coll *c)
+{
+    free(c->priv);
+}
 
 static void on_sender_closed(struct sender *s)
 {
-    struct out *o = s->data;
+    struct coll *c = s->data;
 
     free(s);
-    out_release(o);
+    coll_release(c);
 }
 
-int out_udp_connect(struct out_coll *c)
+/* Settles the finished jobs, hands the sender more, and lets the owner
+ * know (each loop iteration, and when the sender asks). */
+static void on_sender_done(struct sender *s)
 {
+    struct coll *c = s->data;
+    struct udp *u = c->priv;
+
+    if (u->snd != s)
+        return;
+    harvest(u);
+    udp_flush(c);
+}
+
+static int udp_connect(struct coll *c)
+{
+    struct udp *u = c->priv;
     struct sender *s;
     int rc = coll_socket(c, SOCK_DGRAM);
 
@@ -29,16 +73,16 @@ int out_udp_connect(struct out_coll *c)
     s = malloc(sizeof(*s));
     if (!s)
         return -ENOMEM; /* the socket goes with the failure */
-    rc = sender_init(s, c->out->loop, c->sock->fd, on_sender_done);
+    rc = sender_init(s, c->loop, c->sock->fd, on_sender_done);
     if (rc < 0) {
         free(s);
         return rc;
     }
     s->data = c;
-    c->snd = s;
-    c->inflight_bytes = c->inflight_n = 0;
-    c->inflight_jobs = 0;
-    c->out->open_handles++;
+    u->snd = s;
+    u->inflight_bytes = u->inflight_n = 0;
+    u->inflight_jobs = 0;
+    coll_hold(c);
     rc = sender_start(s);
     if (rc < 0)
         return rc; /* coll_fail() closes the sender with the socket */
@@ -47,13 +91,30 @@ int out_udp_connect(struct out_coll *c)
     return 0;
 }
 
+static int udp_encode(struct coll *c, const struct rec *r)
+{
+    struct udp *u = c->priv;
+    size_t need = r->msg_len + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
+    uint8_t *p = queue_reserve(&c->q, need);
+
+    if (!p)
+        return -ENOBUFS;
+    dnsxfr_encode_rec(p, need, r);
+    queue_commit(&c->q, need);
+    /* Hand a good batch over at once rather than at the end of the loop
+     * iteration, so that an idle sender starts early. */
+    if (c->q.count - u->inflight_n >= EARLY_JOB)
+        udp_flush(c);
+    return 0;
+}
+
 /* Hands the entries not yet held by the sender over in jobs, as many as
  * it takes. */
-void out_udp_flush(struct out_coll *c)
+static void hand_over(struct coll *c, struct udp *u)
 {
-    while (c->state == COLL_READY && c->snd && c->inflight_jobs < SENDER_JOBS) {
+    while (c->state == COLL_READY && u->snd && u->inflight_jobs < SENDER_JOBS) {
         const uint8_t *p;
-        size_t run = queue_peek_after(&c->q, c->inflight_bytes, &p), len = 0, n = 0;
+        size_t run = queue_peek_after(&c->q, u->inflight_bytes, &p), len = 0, n = 0;
 
         if (run == 0)
             return;
@@ -61,33 +122,49 @@ void out_udp_flush(struct out_coll *c)
             len += queue_entry_len(p + len);
             n++;
         }
-        if (sender_submit(c->snd, p, len, n) < 0)
+        if (sender_submit(u->snd, p, len, n) < 0)
             return;
-        c->inflight_bytes += len;
-        c->inflight_n += n;
-        c->inflight_jobs++;
+        u->inflight_bytes += len;
+        u->inflight_n += n;
+        u->inflight_jobs++;
     }
 }
 
-/* Settles the finished jobs: their entries leave the queue, counted. */
-static void harvest(struct out_coll *c)
+static void udp_flush(struct coll *c)
 {
+    struct udp *u = c->priv;
+
+    if (!u->snd)
+        return;
+    harvest(u);
+    hand_over(c, u);
+}
+
+static void log_sent(const struct sender_job *j)
+{
+    for (size_t i = 0, off = 0; i < j->sent; i++, off += queue_entry_len(j->p + off))
+        log_debug("Forwarded %zu bytes.", queue_entry_len(j->p + off) - DNSXFR_TCP_PREFIX);
+}
+
+/* Settles the finished jobs: their entries leave the queue, counted. */
+static void harvest(struct udp *u)
+{
+    struct coll *c = u->c;
     struct sender_job j;
     int withdrawn;
 
-    while (sender_harvest(c->snd, &j, &withdrawn)) {
+    while (sender_harvest(u->snd, &j, &withdrawn)) {
         if (log_verbose())
-            for (size_t i = 0, off = 0; i < j.sent; i++, off += queue_entry_len(j.p + off))
-                log_debug("Forwarded %zu bytes.", queue_entry_len(j.p + off) - DNSXFR_TCP_PREFIX);
+            log_sent(&j);
         if (j.refused) {
             if (c->st.send_errors == 0 || log_verbose())
                 log_warnx("%s: collector not listening (ECONNREFUSED); still sending",
                           c->name);
             c->st.send_errors += j.refused;
         }
-        c->inflight_bytes -= j.len;
-        c->inflight_n -= j.n;
-        c->inflight_jobs--;
+        u->inflight_bytes -= j.len;
+        u->inflight_n -= j.n;
+        u->inflight_jobs--;
         if (j.sent)
             coll_sent(c, j.sent_bytes, j.sent);
         if (j.err) {
@@ -100,37 +177,46 @@ static void harvest(struct out_coll *c)
             coll_dropped(c, len, 1, STATS_DROP_SEND_ERROR);
         }
         if (withdrawn) {
-            c->inflight_bytes = c->inflight_n = 0;
-            c->inflight_jobs = 0;
+            u->inflight_bytes = u->inflight_n = 0;
+            u->inflight_jobs = 0;
         }
     }
 }
 
-void out_udp_poll(struct out_coll *c)
+/* Stops the sending thread and settles what it sent (before the socket
+ * goes, or before the queue is emptied at the flush deadline). */
+static void udp_stop(struct coll *c)
 {
-    if (!c->snd)
-        return;
-    harvest(c);
-    out_udp_flush(c);
-    coll_progress(c);
-}
-
-static void on_sender_done(struct sender *s)
-{
-    out_udp_poll(s->data);
-}
-
-void out_udp_stop(struct out_coll *c)
-{
-    struct sender *s = c->snd;
+    struct udp *u = c->priv;
+    struct sender *s = u->snd;
 
     if (!s)
         return;
     sender_stop(s);
-    harvest(c);
-    c->snd = NULL;
-    c->inflight_bytes = c->inflight_n = 0;
-    c->inflight_jobs = 0;
-    s->data = c->out;
+    harvest(u);
+    u->snd = NULL;
+    u->inflight_bytes = u->inflight_n = 0;
+    u->inflight_jobs = 0;
     sender_close(s, on_sender_closed);
 }
+
+/* UDP sockets are never polled: the sender thread writes to them. */
+static void udp_event(struct coll *c, int status, int events)
+{
+    (void)c;
+    (void)status;
+    (void)events;
+}
+
+const struct coll_ops coll_udp_ops = {
+    .socktype = SOCK_DGRAM,
+    .paces_inputs = 1,
+    .init = udp_init,
+    .connect = udp_connect,
+    .encode = udp_encode,
+    .flush = udp_flush,
+    .event = udp_event,
+    .timeout = NULL,
+    .stop = udp_stop,
+    .free = udp_free,
+};

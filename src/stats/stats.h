@@ -1,4 +1,4 @@
-/* stats.h: the counters of one tapxfr process and their one-line form.
+/* stats.h: the counters of one tapxfr process, in three scopes.
  *
  * Every record an input reads is counted once in `received` and then in
  * exactly one of: malformed (the packet or frame did not decode), ignored
@@ -6,14 +6,23 @@
  * (DNS header too short or insane), queries, responses. Every response is
  * then counted, per collector, in exactly one of forwarded or a drop_*
  * counter once it has left the queue, so at exit
- *   forwarded + dropped == responses   (for each collector). */
-#ifndef TAPXFR_STATS_H
-#define TAPXFR_STATS_H
+ *   forwarded + dropped == responses   (for each collector).
+ *
+ * The structs only hold the numbers. What each number is called, what it
+ * means and where it appears is declared once, in the registry
+ * (stats/registry.h): the stats line, SIGUSR1, the exit summary and the
+ * Prometheus file are all generated from it. A new counter is a field
+ * here plus one line there. */
+#ifndef TAPXFR_STATS_STATS_H
+#define TAPXFR_STATS_STATS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/frame.h"
 #include "codec/packet.h"
+
+#define STATS_DNSTAP_TYPES 15 /* Dnstap Message.Type values 1..14 */
 
 /* Why a response was not forwarded. */
 enum stats_drop {
@@ -26,6 +35,7 @@ enum stats_drop {
     STATS_DROP_COUNT
 };
 
+/* The whole process: what the inputs read and what the stage decided. */
 struct stats {
     uint64_t received;
     uint64_t malformed;
@@ -48,19 +58,26 @@ struct stats_out {
     uint64_t connects;
     uint64_t disconnects;
     uint64_t send_errors; /* transient errors (e.g. ECONNREFUSED), retried */
+    /* gauges, refreshed by the collector before each report */
+    uint64_t queued_now;
+    uint64_t up;
+};
+
+/* Per dnstap input (a socket listener or a file). */
+struct stats_in {
+    uint64_t connections;
+    uint64_t conn_rejected;   /* over the connection limit */
+    uint64_t handshake_fail;  /* closed before START: timeout or error */
+    uint64_t protocol_errors; /* closed on a Frame Streams violation */
+    uint64_t frames, bytes, oversize;
+    uint64_t by_type[STATS_DNSTAP_TYPES];
+    uint64_t malformed, not_selected, no_response, queries;
+    uint64_t accepted; /* passed the DNS checks, queued */
+    uint64_t rejected; /* stopped by the DNS checks */
+    uint64_t pauses;   /* reads stopped for room (dtsock) */
+    uint64_t fs_errors[FS_ERR_COUNT];
 };
 
 const char *stats_drop_name(enum stats_drop d);
-
-/* Formats "key=value ..." for the whole process into buf: the global
- * counters (filter drops counted once per record) plus the sum over the n
- * collectors' counters (so with one collector forwarded + dropped ==
- * responses; with several, that holds per collector). Returns the
- * length written (truncated at size - 1). */
-size_t stats_format(char *buf, size_t size, const struct stats *s,
-                    const struct stats_out *const *outs, size_t n_outs);
-
-/* Formats one collector's counters. */
-size_t stats_format_out(char *buf, size_t size, const struct stats_out *o);
 
 #endif

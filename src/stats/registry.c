@@ -1,0 +1,139 @@
+#include "config.h"
+
+#include "stats/registry.h"
+
+#include <stdio.h>
+
+#include "codec/dnstap.h"
+
+#define G(field) offsetof(struct stats, field)
+#define C(field) offsetof(struct stats_out, field)
+#define I(field) offsetof(struct stats_in, field)
+
+const char *stats_drop_name(enum stats_drop d)
+{
+    static const char *const names[STATS_DROP_COUNT] = {
+        "no_answer", "not_auth", "oversize", "queue_full", "shutdown", "send_error",
+    };
+    return (unsigned)d < STATS_DROP_COUNT ? names[d] : "unknown";
+}
+
+static const char *drop_member(int i)
+{
+    return stats_drop_name((enum stats_drop)i);
+}
+
+static const char *pkt_member(int i)
+{
+    return pkt_reason_name(-i);
+}
+
+static const char *fs_member(int i)
+{
+    return fs_error_name(-i);
+}
+
+static const char *type_member(int i)
+{
+    return dnstap_type_name(i);
+}
+
+#define ONE(scope, type, flags, key, metric, field, help) \
+    {scope, type, flags, key, metric, NULL, NULL, field, 0, 1, NULL, help}
+#define GLOBAL(key, metric, field, help) \
+    ONE(STATS_GLOBAL, STATS_COUNTER, 0, key, metric, G(field), help)
+#define COLL(key, metric, field, help) \
+    ONE(STATS_COLL, STATS_COUNTER, 0, key, metric, C(field), help)
+#define REF(key) ONE(STATS_GLOBAL, STATS_COUNTER, STATS_F_REF, key, NULL, 0, NULL)
+#define TOTAL(key) ONE(STATS_GLOBAL, STATS_COUNTER, STATS_F_TOTAL, key, NULL, 0, NULL)
+#define INPUT(key, metric, field, help) \
+    ONE(STATS_INPUT, STATS_COUNTER, 0, key, metric, I(field), help)
+
+/* The order is the order of the stats line. */
+const struct stats_def stats_defs[] = {
+    GLOBAL("received", "received_total", received, "Packets and dnstap frames read by all inputs."),
+    GLOBAL("malformed", "malformed_total", malformed, "Records that did not decode."),
+    GLOBAL("ignored", "ignored_total", ignored,
+           "Decoded records that are not DNS responses to consider."),
+    GLOBAL("dns_error", "dns_errors_total", dns_error,
+           "DNS messages too short or with implausible counts."),
+    GLOBAL("queries", "queries_total", queries, "DNS queries seen (never forwarded)."),
+    GLOBAL("responses", "responses_total", responses, "DNS responses seen."),
+    REF("forwarded"),
+    TOTAL("dropped"),
+    TOTAL("pending"),
+    {STATS_GLOBAL, STATS_COUNTER, 0, "drop_", "filtered_total", "reason", NULL,
+     G(filtered), STATS_DROP_NO_ANSWER, STATS_DROP_OVERSIZE + 1, drop_member,
+     "Responses not forwarded because of a filter."},
+    REF("drop_"),
+    GLOBAL("csum_offloaded", "csum_offloaded_total", csum_offloaded,
+           "UDP checksums left to the NIC, accepted unverified."),
+    GLOBAL("kernel_drops", "kernel_drops_total", kernel_drops, "Packets libpcap reports dropped."),
+    REF("forwarded_bytes"),
+    REF("connects"),
+    REF("disconnects"),
+    REF("send_errors"),
+    {STATS_GLOBAL, STATS_COUNTER, STATS_F_NONZERO, "pkt_", "packets_skipped_total", "reason",
+     NULL, G(malformed_by), 1, PKT_REASON_COUNT, pkt_member,
+     "Packets that gave no DNS message, by reason (malformed or ignored)."},
+
+    COLL("queued", "queued_total", queued, "Messages queued for the collector."),
+    COLL("forwarded", "forwarded_total", forwarded, "Messages sent to the collector."),
+    COLL("forwarded_bytes", "forwarded_bytes_total", forwarded_bytes,
+         "DNSXFR01 bytes sent to the collector."),
+    {STATS_COLL, STATS_COUNTER, 0, "drop_", "dropped_total", "reason", NULL, C(drop),
+     STATS_DROP_QUEUE_FULL, STATS_DROP_COUNT, drop_member,
+     "Messages for the collector that were dropped."},
+    COLL("connects", "connects_total", connects, "Connections made to the collector."),
+    COLL("disconnects", "disconnects_total", disconnects, "Connections to the collector lost."),
+    COLL("send_errors", "send_errors_total", send_errors,
+         "Transient send errors (e.g. ECONNREFUSED over UDP), retried."),
+    ONE(STATS_COLL, STATS_GAUGE, 0, "queued_messages", "queued_messages", C(queued_now),
+        "Messages waiting in the collector's queue."),
+    ONE(STATS_COLL, STATS_GAUGE, 0, "collector_up", "collector_up", C(up),
+        "1 when the collector connection is ready."),
+
+    INPUT("connections", "dnstap_connections_total", connections, "dnstap writers accepted."),
+    INPUT("rejected_connections", "dnstap_rejected_connections_total", conn_rejected,
+          "dnstap writers refused over the connection limit."),
+    INPUT("handshake_failures", "dnstap_handshake_failures_total", handshake_fail,
+          "dnstap connections closed before START."),
+    INPUT("protocol_errors", "dnstap_protocol_errors_total", protocol_errors,
+          "dnstap connections closed on a protocol error."),
+    INPUT("frames", "dnstap_frames_total", frames, "dnstap data frames."),
+    INPUT("bytes", "dnstap_bytes_total", bytes, "dnstap data frame bytes."),
+    INPUT("oversize", "dnstap_oversize_total", oversize, "dnstap frames skipped as too large."),
+    INPUT("malformed", "dnstap_malformed_total", malformed, "dnstap frames that did not decode."),
+    INPUT("queries", "dnstap_queries_total", queries, "dnstap query messages (never forwarded)."),
+    INPUT("not_selected", "dnstap_not_selected_total", not_selected,
+          "dnstap messages of a type not in --dnstap-types."),
+    INPUT("no_response", "dnstap_no_response_total", no_response,
+          "dnstap frames without a response message."),
+    INPUT("accepted", "dnstap_accepted_total", accepted, "dnstap responses queued for forwarding."),
+    INPUT("rejected", "dnstap_rejected_total", rejected,
+          "dnstap responses stopped by the DNS checks or filters."),
+    INPUT("pauses", "dnstap_pauses_total", pauses,
+          "dnstap reads stopped until a UDP collector's queue had room."),
+    {STATS_INPUT, STATS_COUNTER, STATS_F_NONZERO, "", "dnstap_messages_total", "type", NULL,
+     I(by_type), 1, STATS_DNSTAP_TYPES, type_member, "dnstap messages by type."},
+    {STATS_INPUT, STATS_COUNTER, STATS_F_NONZERO, "fs_", "dnstap_stream_errors_total", "reason",
+     NULL, I(fs_errors), 1, FS_ERR_COUNT, fs_member,
+     "Frame Streams violations that closed a connection, by reason."},
+};
+
+const size_t stats_n_defs = sizeof(stats_defs) / sizeof(stats_defs[0]);
+
+const char *stats_key(const struct stats_def *d, int i, char *buf, size_t size)
+{
+    const char *m;
+
+    if (!d->member) {
+        snprintf(buf, size, "%s", d->key);
+        return buf;
+    }
+    m = d->member(i);
+    if (!m)
+        return NULL;
+    snprintf(buf, size, "%s%s", d->key, m);
+    return buf;
+}
