@@ -9,7 +9,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libpcap-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   libcmocka-dev"
 TEST="python3 tcpdump knot knot-dnsutils knot-module-dnstap unbound fstrm-bin iproute2 procps bind9 pdns-recursor knot-resolver dnsdist
-  tshark systemd valgrind golang-github-dnstap-golang-dnstap-cli"
+  tshark systemd man-db valgrind golang-github-dnstap-golang-dnstap-cli"
 
 pkgs=$BUILD
 [ "${1:-}" = "--build" ] || pkgs="$pkgs $TEST"

@@ -211,6 +211,136 @@ out:
     return rc;
 }
 
+/* Hands one complete frame to the control parser or the data callback. */
+static int deliver(struct fs_conn *c, int is_control, const uint8_t *f,
+                   size_t len, fs_frame_cb cb, void *arg)
+{
+    if (is_control)
+        return control(c, f, len);
+    c->data_frames++;
+    c->data_bytes += len;
+    cb(arg, f, len);
+    return FS_OK;
+}
+
+/* The rest of a frame whose header ended an earlier read. When none of its
+ * bytes came with that read and this one holds them all, it is handed out
+ * in place; otherwise it is assembled in c->buf. */
+static int feed_rest(struct fs_conn *c, const uint8_t **pp,
+                     const uint8_t *end, fs_frame_cb cb, void *arg)
+{
+    const uint8_t *p = *pp;
+    size_t avail = (size_t)(end - p);
+    size_t need = c->frame_len - c->buf_len;
+    size_t done = c->frame_len;
+    const uint8_t *f;
+    int rc;
+
+    if (c->buf_len == 0 && avail >= need) {
+        f = p;
+        *pp = p + need;
+    } else {
+        size_t n = need < avail ? need : avail;
+        if (c->buf_len == 0) {
+            rc = reserve(c, c->frame_len);
+            if (rc != FS_OK)
+                return rc;
+        }
+        memcpy(c->buf + c->buf_len, p, n);
+        c->buf_len += n;
+        *pp = p + n;
+        if (c->buf_len < c->frame_len)
+            return FS_OK; /* this read is used up */
+        f = c->buf;
+    }
+    c->frame_len = 0;
+    c->buf_len = 0;
+    return deliver(c, c->frame_is_control, f, done, cb, arg);
+}
+
+/* A frame header: a 32-bit length, or for a control frame the zero escape
+ * and then the 32-bit control frame length. A data frame's length can
+ * never be 0, since 0 is the escape. Returns 1 with *flen and *is_control
+ * set once the header is whole, 0 when this read ends before that. */
+static int read_header(struct fs_conn *c, const uint8_t **pp,
+                       const uint8_t *end, uint32_t *flen, int *is_control)
+{
+    const uint8_t *p = *pp;
+    size_t avail = (size_t)(end - p);
+    size_t want, n;
+
+    if (c->hdr_len == 0 && avail >= ESCAPE_HDR_LEN) {
+        *flen = rd32be(p);
+        if (*flen != 0) {
+            *is_control = 0;
+            *pp = p + 4;
+        } else {
+            *is_control = 1;
+            *flen = rd32be(p + 4);
+            *pp = p + ESCAPE_HDR_LEN;
+        }
+        return 1;
+    }
+    /* Near the end of a read, or a header already split: gather it in
+     * c->hdr, first 4 bytes, then 4 more after an escape. */
+    want = c->hdr_len < 4 ? 4 : ESCAPE_HDR_LEN;
+    n = want - c->hdr_len;
+    if (n > avail)
+        n = avail;
+    memcpy(c->hdr + c->hdr_len, p, n);
+    c->hdr_len += n;
+    *pp = p + n;
+    if (c->hdr_len < 4)
+        return 0; /* this read is used up */
+    *flen = rd32be(c->hdr);
+    if (*flen != 0) {
+        *is_control = 0;
+    } else if (c->hdr_len < ESCAPE_HDR_LEN) {
+        return 0; /* the control length is still to come */
+    } else {
+        *is_control = 1;
+        *flen = rd32be(c->hdr + 4);
+    }
+    c->hdr_len = 0;
+    return 1;
+}
+
+/* The frame after its header: refused, skipped, handed out whole from the
+ * caller's buffer, or left for feed_rest() to finish in the next read. */
+static int feed_frame(struct fs_conn *c, uint32_t flen, int is_control,
+                      const uint8_t **pp, const uint8_t *end,
+                      fs_frame_cb cb, void *arg)
+{
+    const uint8_t *p = *pp;
+    size_t avail = (size_t)(end - p);
+
+    if (!is_control) {
+        /* Checked at the header, so a frame that is refused is never
+         * buffered; after STOP, fs_feed() has already failed. */
+        if (c->state != FS_DATA)
+            return FS_ERR_DATA_STATE;
+        if (flen > c->max_frame) {
+            c->oversize_frames++;
+            c->skip = flen;
+            return FS_OK;
+        }
+    } else {
+        if (flen < CONTROL_TYPE_LEN)
+            return FS_ERR_ESCAPE;
+        if (flen > FS_CONTROL_MAX)
+            return FS_ERR_CONTROL_SIZE;
+    }
+    if (avail >= flen) {
+        /* The hot path: the frame is in the caller's buffer. */
+        *pp = p + flen;
+        return deliver(c, is_control, p, flen, cb, arg);
+    }
+    c->frame_len = flen;
+    c->buf_len = 0;
+    c->frame_is_control = is_control;
+    return FS_OK;
+}
+
 int fs_feed(struct fs_conn *c, const uint8_t *data, size_t len,
             fs_frame_cb cb, void *arg)
 {
@@ -225,7 +355,6 @@ int fs_feed(struct fs_conn *c, const uint8_t *data, size_t len,
     end = data + len;
 
     while (p < end) {
-        size_t avail = (size_t)(end - p);
         uint32_t flen;
         int is_control;
 
@@ -234,128 +363,23 @@ int fs_feed(struct fs_conn *c, const uint8_t *data, size_t len,
         if (c->state == FS_DONE)
             return fail(c, FS_ERR_AFTER_DONE);
 
-        /* The rest of an oversize data frame: drop what this read holds. */
         if (c->skip > 0) {
+            /* The rest of an oversize data frame: drop what this read
+             * holds. */
+            size_t avail = (size_t)(end - p);
             size_t n = c->skip < avail ? c->skip : avail;
             p += n;
             c->skip -= n;
             continue;
         }
-
-        /* The rest of a frame whose header ended an earlier read. When
-         * none of its bytes came with that read and this one holds them
-         * all, it is handed out in place; otherwise it is assembled. */
-        if (c->frame_len > 0) {
-            size_t need = c->frame_len - c->buf_len;
-            size_t done = c->frame_len;
-            const uint8_t *f;
-
-            if (c->buf_len == 0 && avail >= need) {
-                f = p;
-                p += need;
-            } else {
-                size_t n = need < avail ? need : avail;
-                if (c->buf_len == 0) {
-                    rc = reserve(c, c->frame_len);
-                    if (rc != FS_OK)
-                        return fail(c, rc);
-                }
-                memcpy(c->buf + c->buf_len, p, n);
-                c->buf_len += n;
-                p += n;
-                if (c->buf_len < c->frame_len)
-                    continue; /* this read is used up */
-                f = c->buf;
-            }
-            c->frame_len = 0;
-            c->buf_len = 0;
-            if (c->frame_is_control) {
-                rc = control(c, f, done);
-                if (rc != FS_OK)
-                    return fail(c, rc);
-            } else {
-                c->data_frames++;
-                c->data_bytes += done;
-                cb(arg, f, done);
-            }
-            continue;
-        }
-
-        /* A frame header: a 32-bit length, or for a control frame the
-         * zero escape and then the 32-bit control frame length. A data
-         * frame's length can never be 0, since 0 is the escape. */
-        if (c->hdr_len == 0 && avail >= ESCAPE_HDR_LEN) {
-            flen = rd32be(p);
-            if (flen != 0) {
-                is_control = 0;
-                p += 4;
-            } else {
-                is_control = 1;
-                flen = rd32be(p + 4);
-                p += ESCAPE_HDR_LEN;
-            }
-        } else {
-            /* Near the end of a read, or a header already split: gather
-             * it in c->hdr, first 4 bytes, then 4 more after an escape. */
-            size_t want = c->hdr_len < 4 ? 4 : ESCAPE_HDR_LEN;
-            size_t n = want - c->hdr_len;
-            if (n > avail)
-                n = avail;
-            memcpy(c->hdr + c->hdr_len, p, n);
-            c->hdr_len += n;
-            p += n;
-            if (c->hdr_len < 4)
-                continue; /* this read is used up */
-            flen = rd32be(c->hdr);
-            if (flen != 0) {
-                is_control = 0;
-            } else if (c->hdr_len < ESCAPE_HDR_LEN) {
-                continue; /* the control length is still to come */
-            } else {
-                is_control = 1;
-                flen = rd32be(c->hdr + 4);
-            }
-            c->hdr_len = 0;
-        }
-
-        avail = (size_t)(end - p);
-        if (!is_control) {
-            /* Checked at the header, so a frame that is refused is never
-             * buffered; after STOP, the check above has already failed. */
-            if (c->state != FS_DATA)
-                return fail(c, FS_ERR_DATA_STATE);
-            if (flen > c->max_frame) {
-                c->oversize_frames++;
-                c->skip = flen;
-                continue;
-            }
-            if (avail >= flen) {
-                /* The hot path: the frame is in the caller's buffer. */
-                c->data_frames++;
-                c->data_bytes += flen;
-                cb(arg, p, flen);
-                p += flen;
-                continue;
-            }
-        } else {
-            if (flen < CONTROL_TYPE_LEN)
-                return fail(c, FS_ERR_ESCAPE);
-            if (flen > FS_CONTROL_MAX)
-                return fail(c, FS_ERR_CONTROL_SIZE);
-            if (avail >= flen) {
-                rc = control(c, p, flen);
-                if (rc != FS_OK)
-                    return fail(c, rc);
-                p += flen;
-                continue;
-            }
-        }
-
-        /* The frame goes on in the next read: the branch above takes it
-         * from here, copying what this read holds into c->buf. */
-        c->frame_len = flen;
-        c->buf_len = 0;
-        c->frame_is_control = is_control;
+        if (c->frame_len > 0)
+            rc = feed_rest(c, &p, end, cb, arg);
+        else if (read_header(c, &p, end, &flen, &is_control))
+            rc = feed_frame(c, flen, is_control, &p, end, cb, arg);
+        else
+            rc = FS_OK;
+        if (rc != FS_OK)
+            return fail(c, rc);
     }
     return FS_OK;
 }

@@ -349,7 +349,7 @@ def check_readers(what, path, n):
     for tool, args in (("tcpdump", ["-nr", path]), ("tshark", ["-r", path])):
         exe = tt.which(tool)
         if not exe:
-            t.info("%s: %s not installed, not checked" % (what, tool))
+            t.skip_part("%s: the %s cross-check (%s not installed)" % (what, tool, tool))
             continue
         r = subprocess.run([exe] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         err = [ln for ln in r.stderr.decode("utf-8", "replace").splitlines()

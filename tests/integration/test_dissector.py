@@ -237,7 +237,7 @@ if live:
     rc, rows, err = tshark(cap, off)
     t.eq((rc, len(rows)), (0, 0), "heuristics off, no port: nothing decoded as DNSXFR01")
 else:
-    t.info("NOTE: live capture part skipped (needs root and tcpdump)")
+    t.skip_part("live capture part (needs root and tcpdump)")
 
 # ---------------------------------------------------------------- reassembly
 CLIENT, SERVER = ("127.0.0.1", 40001), ("127.0.0.1", 5999)

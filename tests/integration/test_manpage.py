@@ -6,6 +6,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tapxfr_test as tt  # noqa: E402
+
 SRC = os.environ.get("TESTS_SRCDIR", os.path.join(os.path.dirname(__file__), ".."))
 
 
@@ -36,8 +39,7 @@ def main():
              (os.environ.get("TAPXFR_COLLECT"), os.path.join(SRC, "..", "doc", "tapxfr-collect.1"))]
     for binary, man in pairs:
         if not binary or not os.path.exists(man):
-            print("SKIP: %s / %s missing" % (binary, man))
-            return 77
+            tt.skip("%s / %s missing" % (binary, man))
         hl, hs = help_options(binary)
         ml, ms = man_options(man)
         for what, h, m in (("long", hl, ml), ("short", hs, ms)):

@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tapxfr_test as tt  # noqa: E402
+
 SRC = os.environ.get("TESTS_SRCDIR", os.path.join(os.path.dirname(__file__), ".."))
 TAPXFR = os.environ.get("TAPXFR")
 
@@ -33,8 +36,7 @@ EXPECTED = [
 
 def main():
     if not TAPXFR:
-        print("SKIP: TAPXFR not set")
-        return 77
+        tt.skip("TAPXFR not set")
     env = dict(os.environ, TAPXFR_BIN=os.path.dirname(TAPXFR))
     script = os.path.join(SRC, "..", "contrib", "quickstart.sh")
     p = subprocess.run(["sh", script], env=env, capture_output=True, text=True, timeout=60)
