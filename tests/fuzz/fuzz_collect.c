@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "codec/dnsprint.h"
+#include "codec/dnsprint_pcap.h"
 #include "codec/dnsxfr.h"
 #include "codec/packet.h"
 #include "fuzz.h"

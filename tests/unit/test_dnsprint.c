@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "codec/dnsprint.h"
+#include "codec/dnsprint_pcap.h"
 
 /* A real-shaped authoritative response with compression in owner names
  * and in RDATA, and an EDNS OPT record: 78 bytes. */
