@@ -303,37 +303,15 @@ void cli_close(struct cli *c)
     c->n_owned = 0;
 }
 
-enum cli_result cli_parse(struct cli *c, int argc, char **argv)
+#define NOT_MINE (-1)
+
+/* Inputs: pcap and dnstap. Returns CLI_RUN, a result to stop with, or NOT_MINE. */
+static int opt_input(struct cli *c, int opt)
 {
     unsigned long v;
     size_t sz;
-    char err[PCAP_ERRBUF_SIZE + 64];
-    int opt;
 
-    defaults(c);
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":ADtTvdi:r:f:L:b:u:g:hV", long_opts,
-                              NULL)) != -1) {
-        switch (opt) {
-        case 'A': c->auth_only = 1; break;
-        case 'D': c->drop_no_answer = 1; break;
-        case 't': c->tcp = 1; break;
-        case 'T': c->test_mode = 1; break;
-        case 'v': c->verbose = 1; break;
-        case 'd': c->detach = 1; break;
-        case 'u': c->user = optarg; break;
-        case 'g': c->group = optarg; break;
-        case OPT_PIDFILE: c->pidfile = optarg; break;
-        case OPT_STATS_FILE: c->stats_file = optarg; break;
-        case OPT_COLLECTOR:
-            if (c->n_colls == CLI_MAX_COLLECTORS)
-                return fail("too many collectors (at most %d)", CLI_MAX_COLLECTORS);
-            if (parse_collector(optarg, &c->colls[c->n_colls]) < 0)
-                return fail("invalid --collector '%s': udp://HOST:PORT or tcp://HOST:PORT expected",
-                            optarg);
-            c->n_colls++;
-            break;
+    switch (opt) {
         case 'i':
             if (c->n_ifaces == CLI_MAX_INPUTS)
                 return fail("too many -i interfaces (at most %d)", CLI_MAX_INPUTS);
@@ -362,34 +340,6 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                 return fail("invalid -b address '%s': an IPv4 or IPv6 address expected",
                             optarg);
             c->bind = optarg;
-            break;
-        case OPT_MAX_SIZE:
-            if (parse_uint(optarg, 65535 - 12, &v) < 0 || v < 12)
-                return fail("invalid --max-size '%s': 12 to 65523 expected", optarg);
-            c->max_size = v;
-            break;
-        case OPT_QUEUE_SIZE:
-            if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > ((size_t)1 << 34))
-                return fail("invalid --queue-size '%s': 64k to 16G expected", optarg);
-            c->queue_bytes = sz;
-            break;
-        case OPT_QUEUE_MSGS:
-            if (parse_uint(optarg, 1ul << 30, &v) < 0 || v < 1)
-                return fail("invalid --queue-messages '%s': a positive count expected",
-                            optarg);
-            c->queue_msgs = v;
-            break;
-        case OPT_FLUSH:
-            if (parse_uint(optarg, 3600, &v) < 0)
-                return fail("invalid --flush-timeout '%s': 0 to 3600 seconds expected",
-                            optarg);
-            c->flush_secs = (unsigned)v;
-            break;
-        case OPT_BANNER:
-            if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
-                return fail("invalid --banner-timeout '%s': 1 to 3600 seconds expected",
-                            optarg);
-            c->banner_secs = (unsigned)v;
             break;
         case OPT_PCAP_BUFFER:
             if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > (1u << 31))
@@ -451,6 +401,76 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                 return fail("invalid --dnstap-max-frame '%s': 512 to 64M expected", optarg);
             c->dt_max_frame = sz;
             break;
+    default:
+        return NOT_MINE;
+    }
+    return CLI_RUN;
+}
+
+/* Collectors, queues and deadlines. Returns CLI_RUN, a result to stop with, or NOT_MINE. */
+static int opt_output(struct cli *c, int opt)
+{
+    unsigned long v;
+    size_t sz;
+
+    switch (opt) {
+        case OPT_COLLECTOR:
+            if (c->n_colls == CLI_MAX_COLLECTORS)
+                return fail("too many collectors (at most %d)", CLI_MAX_COLLECTORS);
+            if (parse_collector(optarg, &c->colls[c->n_colls]) < 0)
+                return fail("invalid --collector '%s': udp://HOST:PORT or tcp://HOST:PORT expected",
+                            optarg);
+            c->n_colls++;
+            break;
+        case OPT_MAX_SIZE:
+            if (parse_uint(optarg, 65535 - 12, &v) < 0 || v < 12)
+                return fail("invalid --max-size '%s': 12 to 65523 expected", optarg);
+            c->max_size = v;
+            break;
+        case OPT_QUEUE_SIZE:
+            if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > ((size_t)1 << 34))
+                return fail("invalid --queue-size '%s': 64k to 16G expected", optarg);
+            c->queue_bytes = sz;
+            break;
+        case OPT_QUEUE_MSGS:
+            if (parse_uint(optarg, 1ul << 30, &v) < 0 || v < 1)
+                return fail("invalid --queue-messages '%s': a positive count expected",
+                            optarg);
+            c->queue_msgs = v;
+            break;
+        case OPT_FLUSH:
+            if (parse_uint(optarg, 3600, &v) < 0)
+                return fail("invalid --flush-timeout '%s': 0 to 3600 seconds expected",
+                            optarg);
+            c->flush_secs = (unsigned)v;
+            break;
+        case OPT_BANNER:
+            if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
+                return fail("invalid --banner-timeout '%s': 1 to 3600 seconds expected",
+                            optarg);
+            c->banner_secs = (unsigned)v;
+            break;
+    default:
+        return NOT_MINE;
+    }
+    return CLI_RUN;
+}
+
+/* Flags, operations, help and errors. Returns CLI_RUN, a result to stop with, or NOT_MINE. */
+static int opt_flags(struct cli *c, int opt, char **argv)
+{
+
+    switch (opt) {
+        case 'A': c->auth_only = 1; break;
+        case 'D': c->drop_no_answer = 1; break;
+        case 't': c->tcp = 1; break;
+        case 'T': c->test_mode = 1; break;
+        case 'v': c->verbose = 1; break;
+        case 'd': c->detach = 1; break;
+        case 'u': c->user = optarg; break;
+        case 'g': c->group = optarg; break;
+        case OPT_PIDFILE: c->pidfile = optarg; break;
+        case OPT_STATS_FILE: c->stats_file = optarg; break;
         case OPT_SYSLOG: c->use_syslog = 1; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -468,9 +488,14 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
             if (optopt > 0 && optopt < 128 && isalnum(optopt))
                 return fail("unknown option -%c", optopt);
             return fail("unknown option %s", argv[optind - 1]);
-        }
     }
+    return CLI_RUN;
+}
 
+/* HOST PORT, -T's restrictions and the defaults that depend on them. */
+static enum cli_result positional(struct cli *c, int argc, char **argv)
+{
+    c->legacy_scheme = coll_kind_legacy(c->tcp);
     if (c->max_size == 0)
         c->max_size = c->test_mode ? CLI_COMPAT_MAX_SIZE : CLI_DEFAULT_MAX_SIZE;
 
@@ -500,8 +525,7 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
                 return fail("invalid PORT '%s': 1 to 65535 expected", c->port);
             /* The positional collector comes first, as in dnslogger-forward. */
             memmove(&c->colls[1], &c->colls[0], sizeof(c->colls[0]) * (size_t)c->n_colls);
-            snprintf(c->colls[0].scheme, sizeof(c->colls[0].scheme), "%s",
-                     coll_kind_legacy(c->tcp));
+            snprintf(c->colls[0].scheme, sizeof(c->colls[0].scheme), "%s", c->legacy_scheme);
             snprintf(c->colls[0].host, sizeof(c->colls[0].host), "%s", c->host);
             snprintf(c->colls[0].port, sizeof(c->colls[0].port), "%s", c->port);
             c->n_colls++;
@@ -512,6 +536,26 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
             c->n_dt_listens == 0 && c->n_dt_files == 0)
             c->ifaces[c->n_ifaces++] = NULL; /* libpcap's default device */
     }
+    return CLI_RUN;
+}
+
+enum cli_result cli_parse(struct cli *c, int argc, char **argv)
+{
+    char err[PCAP_ERRBUF_SIZE + 64];
+    int opt, rc;
+
+    defaults(c);
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":ADtTvdi:r:f:L:b:u:g:hV", long_opts,
+                              NULL)) != -1) {
+        if ((rc = opt_output(c, opt)) == NOT_MINE && (rc = opt_input(c, opt)) == NOT_MINE)
+            rc = opt_flags(c, opt, argv);
+        if (rc != CLI_RUN)
+            return (enum cli_result)rc;
+    }
+    if ((rc = positional(c, argc, argv)) != CLI_RUN)
+        return (enum cli_result)rc;
     if (c->group && !c->user)
         return fail("-g needs -u USER");
     if (c->filter && filter_compiles(c->filter, err, sizeof(err)) < 0)

@@ -54,6 +54,7 @@ struct cli {
 
     /* output: the positional HOST PORT and every --collector */
     int tcp;              /* -t: the positional collector is TCP */
+    const char *legacy_scheme; /* the kind of the positional (and -T) collector */
     const char *host;     /* HOST */
     const char *port;     /* PORT */
     struct cli_collector {

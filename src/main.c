@@ -413,12 +413,12 @@ static int open_outputs(struct app *a)
     a->outputs.data = a;
     stage_init(&a->stage, &filter, &a->outputs);
     if (a->cli.test_mode) {
-        rc = testmode_init(&a->test, a->cli.tcp);
+        rc = testmode_init(&a->test, coll_kind(a->cli.legacy_scheme)->socktype);
         if (rc < 0) {
             log_errx("cannot open the test collector: %s", uv_strerror(rc));
             return 1;
         }
-        rc = outputs_add(&a->outputs, coll_kind_legacy(a->cli.tcp), "127.0.0.1", a->test.port);
+        rc = outputs_add(&a->outputs, a->cli.legacy_scheme, "127.0.0.1", a->test.port);
     } else {
         a->test.fd = a->test.stop[0] = a->test.stop[1] = -1;
         for (int i = 0; i < a->cli.n_colls && rc == 0; i++)

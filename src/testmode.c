@@ -17,15 +17,15 @@
 #define TEST_BANNER "dnslogger test server\r\n"
 #define TEST_WAIT_MS 10000
 
-int testmode_init(struct testmode *t, int tcp)
+int testmode_init(struct testmode *t, int socktype)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
 
     memset(t, 0, sizeof(*t));
-    t->tcp = tcp;
+    t->tcp = socktype == SOCK_STREAM;
     t->stop[0] = t->stop[1] = -1;
-    t->fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    t->fd = socket(AF_INET, socktype | SOCK_CLOEXEC, 0);
     if (t->fd < 0)
         return -errno;
     memset(&sin, 0, sizeof(sin));
@@ -33,7 +33,7 @@ int testmode_init(struct testmode *t, int tcp)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(t->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
         getsockname(t->fd, (struct sockaddr *)&sin, &len) < 0 ||
-        (tcp && listen(t->fd, 4) < 0))
+        (t->tcp && listen(t->fd, 4) < 0))
         return -errno;
     snprintf(t->port, sizeof(t->port), "%u", ntohs(sin.sin_port));
     return 0;

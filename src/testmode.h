@@ -24,8 +24,9 @@ struct testmode {
     size_t rx_len;
 };
 
-/* Opens the collector socket on 127.0.0.1 and an ephemeral port. */
-int testmode_init(struct testmode *t, int tcp);
+/* Opens the collector socket (SOCK_DGRAM, or SOCK_STREAM with a banner)
+ * on 127.0.0.1 and an ephemeral port. */
+int testmode_init(struct testmode *t, int socktype);
 
 /* Reads the packet from standard input and submits it. */
 int testmode_run(struct testmode *t, struct stage *stage);

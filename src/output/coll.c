@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/dnsxfr.h"
 #include "log.h"
 #include "netaddr.h"
 
@@ -289,6 +290,18 @@ void coll_submit(struct coll *c, const struct rec *r)
         return;
     }
     c->st.queued++;
+}
+
+int coll_queue_dnsxfr(struct coll *c, const struct rec *r)
+{
+    size_t need = r->msg_len + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
+    uint8_t *p = queue_reserve(&c->q, need);
+
+    if (!p)
+        return -ENOBUFS;
+    dnsxfr_encode_rec(p, need, r);
+    queue_commit(&c->q, need);
+    return 0;
 }
 
 void coll_flush(struct coll *c)

@@ -53,6 +53,7 @@ struct coll_conf {
 
 struct coll_ops {
     int socktype; /* SOCK_DGRAM or SOCK_STREAM: for resolving */
+    size_t overhead; /* queue bytes an entry adds to its DNS message, at most */
     /* Whether the queue drains at tapxfr's own pace (a sending thread of
      * ours): inputs that can wait should wait for it rather than drop. */
     int paces_inputs;
@@ -158,6 +159,10 @@ void coll_poll(struct coll *c, int events);
 void coll_sent(struct coll *c, size_t bytes, size_t n);
 /* Notes that the head entries were dropped for the given reason. */
 void coll_dropped(struct coll *c, size_t bytes, size_t n, enum stats_drop why);
+/* Encodes r as a queue entry of the DNSXFR01 kinds: the 16-bit length,
+ * then the DNSXFR01 message (the TCP framing; UDP skips the length).
+ * Returns 0 or -ENOBUFS. */
+int coll_queue_dnsxfr(struct coll *c, const struct rec *r);
 /* For a kind that holds handles of its own: one more / one less open. */
 void coll_hold(struct coll *c);
 void coll_release(struct coll *c);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/dnsxfr.h"
 #include "output/kinds.h"
 
 static void release(struct outputs *o)
@@ -167,12 +166,10 @@ void outputs_submit(struct outputs *o, const struct rec *r)
 
 int outputs_full(const struct outputs *o)
 {
-    size_t need = o->max_msg + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
-
     for (int i = 0; i < o->n; i++) {
         const struct queue *q = &o->colls[i]->q;
 
-        if (q->bytes >= backlog_max(q) || !queue_fits(q, need))
+        if (q->bytes >= backlog_max(q) || !queue_fits(q, o->max_msg + o->colls[i]->ops->overhead))
             return 1;
     }
     return 0;

@@ -55,18 +55,6 @@ static void tcp_timeout(struct coll *c)
         coll_fail(c, "no banner line from the collector", 0);
 }
 
-static int tcp_encode(struct coll *c, const struct rec *r)
-{
-    size_t need = r->msg_len + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
-    uint8_t *p = queue_reserve(&c->q, need);
-
-    if (!p)
-        return -ENOBUFS;
-    dnsxfr_encode_rec(p, need, r);
-    queue_commit(&c->q, need);
-    return 0;
-}
-
 /* Counts the whole entries among the first done bytes at p. */
 static size_t whole(const uint8_t *p, size_t done, size_t *n)
 {
@@ -229,11 +217,12 @@ static void tcp_stop(struct coll *c)
 }
 
 const struct coll_ops coll_tcp_ops = {
+    .overhead = DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX,
     .socktype = SOCK_STREAM,
     .paces_inputs = 0,
     .init = tcp_init,
     .connect = tcp_connect,
-    .encode = tcp_encode,
+    .encode = coll_queue_dnsxfr,
     .flush = tcp_flush,
     .event = tcp_event,
     .timeout = tcp_timeout,

@@ -94,13 +94,9 @@ static int udp_connect(struct coll *c)
 static int udp_encode(struct coll *c, const struct rec *r)
 {
     struct udp *u = c->priv;
-    size_t need = r->msg_len + DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX;
-    uint8_t *p = queue_reserve(&c->q, need);
 
-    if (!p)
+    if (coll_queue_dnsxfr(c, r) < 0)
         return -ENOBUFS;
-    dnsxfr_encode_rec(p, need, r);
-    queue_commit(&c->q, need);
     /* Hand a good batch over at once rather than at the end of the loop
      * iteration, so that an idle sender starts early. */
     if (c->q.count - u->inflight_n >= EARLY_JOB)
@@ -209,6 +205,7 @@ static void udp_event(struct coll *c, int status, int events)
 }
 
 const struct coll_ops coll_udp_ops = {
+    .overhead = DNSXFR_HEADER_LEN + DNSXFR_TCP_PREFIX,
     .socktype = SOCK_DGRAM,
     .paces_inputs = 1,
     .init = udp_init,

@@ -101,22 +101,22 @@ size_t stats_line_global(char *buf, size_t size, const struct stats_view *v)
     return b.len;
 }
 
-size_t stats_line_coll(char *buf, size_t size, const struct stats_out *o)
+static size_t line_scope(char *buf, size_t size, enum stats_scope scope, const void *base)
 {
     struct sbuf b = {buf, size, 0};
 
     if (size)
         buf[0] = '\0';
-    put_scope(&b, STATS_COLL, o);
+    put_scope(&b, scope, base);
     return b.len;
+}
+
+size_t stats_line_coll(char *buf, size_t size, const struct stats_out *o)
+{
+    return line_scope(buf, size, STATS_COLL, o);
 }
 
 size_t stats_line_input(char *buf, size_t size, const struct stats_in *in)
 {
-    struct sbuf b = {buf, size, 0};
-
-    if (size)
-        buf[0] = '\0';
-    put_scope(&b, STATS_INPUT, in);
-    return b.len;
+    return line_scope(buf, size, STATS_INPUT, in);
 }

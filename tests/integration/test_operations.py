@@ -341,6 +341,68 @@ def check_prom(what, text, glob, colls, inputs, ex=None):
     return s
 
 
+def check_names(what, text, glob, colls, inputs):
+    """The stats lines and the file list the same counters: every series
+    of the file names, in its HELP text "(stats line: KEY)", the key of
+    its scope's line (global, the collector's, the input's) that holds the
+    same value, and every key of every line is such a series, except the
+    global sums: a collector key summed over the collectors, dropped (the
+    sum of the global drop_*) and pending (the sum of queued_messages)."""
+    try:
+        s, _types = parse_prom(text)
+    except PromError as e:
+        t.check(False, "%s: the statistics file parses" % what, str(e))
+        return
+    helps = dict(re.findall(r"^# HELP (\S+) .*\(stats line: ([^)]+)\)$", text, re.M))
+    lines = {("global", ""): glob}
+    lines.update({("collector", n): d for n, d in colls.items()})
+    lines.update({("input", n): d for n, d in inputs.items()})
+    seen, bad = set(), []
+    for (name, labels), v in sorted(s.items()):
+        lab = dict(labels)
+        key = helps.get(name)
+        if key is None:
+            bad.append("%s: no '(stats line: KEY)' in its HELP" % name)
+            continue
+        m = re.search(r"<(\w+)>", key)
+        if m:
+            key = key.replace(m.group(0), lab.pop(m.group(1), "?"))
+        scope = ("global", "")
+        for sl in ("collector", "input"):
+            if sl in lab:
+                scope = (sl, lab.pop(sl))
+        line = lines.get(scope)
+        if lab:
+            bad.append("%s%s: labels %s unexplained" % (name, dict(labels), sorted(lab)))
+        elif line is None or key not in line:
+            bad.append("%s%s: no key %s in the %s stats line" % (name, dict(labels), key, scope))
+        elif line[key] != v:
+            bad.append("%s%s: %r in the file, %s=%r in the line" % (name, dict(labels), v, key, line[key]))
+        else:
+            seen.add((scope, key))
+    for scope, line in sorted(lines.items()):
+        for key, v in sorted(line.items()):
+            if (scope, key) in seen:
+                continue
+            if scope[0] != "global":
+                bad.append("%s %s: %s=%r has no series in the file" % (scope[0], scope[1], key, v))
+            elif key == "dropped":
+                want = sum(x for k, x in glob.items() if k.startswith("drop_"))
+                if v != want:
+                    bad.append("global dropped=%r, sum of drop_* %r" % (v, want))
+            elif key == "pending":
+                want = sum(d.get("queued_messages", 0) for d in colls.values())
+                if v != want:
+                    bad.append("global pending=%r, sum of queued_messages %r" % (v, want))
+            elif all(key in d for d in colls.values()) and colls:
+                if v != sum(d[key] for d in colls.values()):
+                    bad.append("global %s=%r is not the sum over the collectors" % (key, v))
+            else:
+                bad.append("global %s=%r has no series in the file and is no collector sum" % (key, v))
+    t.check(not bad, "%s: the stats lines and the file list the same counters (%d series, %d keys)"
+            % (what, len(s), sum(len(x) for x in lines.values())), "\n".join(bad))
+
+
 # ------------------------------------------------------------ data
 
 dtfile = os.path.join(work, "dt.fstrm")
@@ -502,6 +564,7 @@ if t.check(g is not None and set(c) == {name_t, name_u} and len(i) == 1,
     t.eq(c[name_t]["forwarded"], len(want), "exit: TCP collector forwarded == expected")
     t.eq(i.get("dnstap-socket " + sock, {}).get("frames"), len(frames), "exit: dnstap input frames")
     check_prom("exit", read(prom), g, c, i, ex)
+    check_names("exit", read(prom), g, c, i)
 t.check(not os.path.exists(pidf), "the pidfile is removed at exit")
 tcp.wait_closed(5)
 t.check(tcp.messages == want, "TCP collector: exactly the expected messages, in order",
