@@ -24,7 +24,7 @@ int pcapin_packet(struct stage *st, int linktype, const uint8_t *data, size_t ca
         stage_undecoded(st, rc);
         return rc;
     }
-    memset(&r, 0, sizeof(r));
+    /* Every field is set: no memset on the per-packet path. */
     r.source = REC_SRC_PCAP;
     r.transport = REC_TR_UDP;
     r.ts_sec = sec;
@@ -39,6 +39,9 @@ int pcapin_packet(struct stage *st, int linktype, const uint8_t *data, size_t ca
     r.msg = info->payload;
     r.msg_len = info->payload_len;
     r.csum_offloaded = info->csum_offloaded;
+    r.dt_type = 0;
+    r.query_zone = r.identity = NULL;
+    r.query_zone_len = r.identity_len = 0;
     return stage_submit(st, &r);
 }
 

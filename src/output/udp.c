@@ -24,6 +24,7 @@ struct udp {
 
 static void udp_flush(struct coll *c);
 static void harvest(struct udp *u);
+static void hand_over(struct coll *c, struct udp *u);
 
 static int udp_init(struct coll *c)
 {
@@ -98,9 +99,10 @@ static int udp_encode(struct coll *c, const struct rec *r)
     if (coll_queue_dnsxfr(c, r) < 0)
         return -ENOBUFS;
     /* Hand a good batch over at once rather than at the end of the loop
-     * iteration, so that an idle sender starts early. */
-    if (c->q.count - u->inflight_n >= EARLY_JOB)
-        udp_flush(c);
+     * iteration, so that an idle sender starts early. Harvesting waits
+     * for the iteration's end: it takes the sender's lock. */
+    if (c->q.count - u->inflight_n >= EARLY_JOB && u->snd)
+        hand_over(c, u);
     return 0;
 }
 
