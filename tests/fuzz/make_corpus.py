@@ -3,8 +3,8 @@
 
 Usage: make_corpus.py OUTDIR
 
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan and
-collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
+collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -23,6 +23,7 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
+  ipfrag   config byte + 5-byte fragment records (hand-made sequences)
 Standard library only.
 """
 
@@ -363,6 +364,53 @@ def scan_edge_cases():
     return cases
 
 
+def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
+    """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
+    byte offset that is not a multiple of 8 sets the misaligned bit), length.
+    step is the time step code (0 none, 3 one timeout, 4 timeout + 1)."""
+    flags = int(v6) | key << 1 | int(more) << 3 | step << 4
+    units = off // 8 | (0x8000 if off % 8 else 0)
+    return struct.pack(">BHH", flags, units, length)
+
+
+def ipfrag_seeds():
+    """(name, input) pairs: each rule of ipfrag.h once.
+    Config byte: bits 0-1 max_datagrams (1, 2, 4, 64), bits 2-3 max_bytes
+    (64, 1500, 9000, 200000), bits 4-5 timeout (1, 1000, 1e6 ns, 30 s)."""
+    roomy = 3 | 3 << 2 | 3 << 4
+    r = ipfrag_record
+    seeds = [
+        ("in order", [r(0, 16, True), r(16, 5)]),
+        ("reversed v6", [r(16, 5, v6=True), r(0, 16, True, v6=True)]),
+        ("duplicate", [r(0, 8, True), r(0, 8, True), r(8, 3)]),
+        ("overlap then dead", [r(0, 16, True), r(8, 16, True), r(24, 1)]),
+        ("not a multiple of 8", [r(0, 12, True), r(12, 1)]),
+        ("misaligned", [r(0, 8, True), r(9, 8)]),
+        ("two lasts", [r(16, 4), r(16, 5), r(0, 16, True)]),
+        ("atomic v6 beside one in progress",
+         [r(8, 8, True, True), r(0, 30, v6=True), r(16, 1, v6=True),
+          r(0, 8, True, True)]),
+        ("timeout edge", [r(0, 8, True), r(8, 1, step=3),
+                          r(0, 8, True, key=1), r(8, 1, key=1, step=4)]),
+        ("interleaved", [r(0, 8, True, key=0), r(0, 8, True, True, 1),
+                         r(8, 2, key=2), r(8, 1, v6=True, key=1),
+                         r(8, 1, key=0), r(0, 8, True, key=2)]),
+        ("v6 at 65535", [r(i * 1456, 1456, True, True) for i in range(45)] +
+         [r(45 * 1456, 15, v6=True)]),
+        ("v4 past 65515", [r(0, 1480, True), r(65512, 4)]),
+    ]
+    out = [(name, bytes((roomy,)) + b"".join(recs)) for name, recs in seeds]
+    # Bounds: one datagram at a time, and 64 bytes held.
+    out.append(("evict by count", bytes((0 | 3 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 8, True), r(0, 8, True, key=1), r(8, 1), r(8, 1, key=1)])))
+    out.append(("evict by bytes", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 40, True), r(0, 24, True, key=1), r(24, 8, True, key=1),
+         r(40, 1), r(32, 1, key=1)])))
+    out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 64, True), r(64, 1)])))
+    return out
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -451,6 +499,8 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
+    for _, data in ipfrag_seeds():
+        write(outdir, "ipfrag", data)
     shutil.rmtree(tmp)
 
 
