@@ -223,8 +223,11 @@ static void on_stats_timer(uv_timer_t *t)
 
 static void file_done(struct app *a)
 {
-    if (--a->files_left == 0 && a->live_inputs == 0)
-        app_stop(a, 0);
+    if (--a->files_left > 0 || a->live_inputs > 0)
+        return;
+    if (a->wire_open)
+        wire_finish(&a->wire);
+    app_stop(a, 0);
 }
 
 static void on_file_done(struct pcapin *in)

@@ -52,17 +52,71 @@ static void fill(struct rec *r, const struct pkt_info *info, int64_t sec, int32_
     r->query_zone_len = r->identity_len = 0;
 }
 
+/* Submits every message the TCP reassembler has ready, each with the
+ * direction it came on. Returns VERDICT_OK if one was forwarded, else the
+ * verdict of the last, or VERDICT_HELD for none. */
+static int deliver(struct wire *w, int64_t sec, int32_t nsec)
+{
+    struct tcpdns_key k;
+    struct rec r;
+    const uint8_t *msg;
+    size_t len;
+    int v = VERDICT_HELD;
+
+    memset(&r, 0, sizeof(r));
+    r.source = REC_SRC_PCAP;
+    r.transport = REC_TR_TCP;
+    r.ts_sec = sec;
+    r.ts_nsec = nsec;
+    r.reassembled = 1;
+    while (tcpdns_next_key(&w->tcp, &msg, &len, &k)) {
+        int one;
+
+        r.responder.family = r.client.family = k.family;
+        memcpy(r.responder.addr, k.src, 16);
+        memcpy(r.client.addr, k.dst, 16);
+        r.responder.port = k.sport;
+        r.client.port = k.dport;
+        r.msg = msg;
+        r.msg_len = len;
+        one = stage_submit(w->stage, &r);
+        if (v != VERDICT_OK)
+            v = one;
+    }
+    return v;
+}
+
+/* Data held behind a gap in a direction gone idle is delivered by
+ * tcpdns_expire(), called here once a second of packet time. */
+static void expire(struct wire *w, int64_t now, int64_t sec, int32_t nsec)
+{
+    if (now < w->next_expire)
+        return;
+    w->next_expire = now + WIRE_EXPIRE_NS;
+    tcpdns_expire(&w->tcp, now);
+    deliver(w, sec, nsec);
+}
+
+void wire_finish(struct wire *w)
+{
+    /* Whatever waits behind a gap when the input ends is all there is.
+     * tcpdns_expire() hands out a flow's worth at a time. */
+    for (int i = 0; i < 1000000; i++) {
+        tcpdns_expire(&w->tcp, INT64_MAX);
+        if (tcpdns_pending(&w->tcp) == 0)
+            break;
+        deliver(w, w->last_sec, w->last_nsec);
+    }
+}
+
 /* A TCP segment of a port-53 stream: each message it completes is a
  * record of its own. */
 static int segment(struct wire *w, const struct pkt_info *info, int64_t sec, int32_t nsec,
                    int64_t now)
 {
     struct tcpdns_key k;
-    struct rec r;
-    const uint8_t *msg;
-    size_t len;
     unsigned flags = 0;
-    int v = VERDICT_HELD, rc;
+    int rc;
 
     k.family = info->ip_version;
     memcpy(k.src, info->src, 16);
@@ -74,19 +128,8 @@ static int segment(struct wire *w, const struct pkt_info *info, int64_t sec, int
     flags |= info->tcp_flags & PKT_TCP_RST ? TCPDNS_RST : 0;
     rc = tcpdns_add(&w->tcp, &k, info->tcp_seq, flags, info->payload, info->payload_len, now);
     if (rc <= 0)
-        return v;
-    fill(&r, info, sec, nsec);
-    r.reassembled = 1;
-    while (tcpdns_next(&w->tcp, &msg, &len)) {
-        int one;
-
-        r.msg = msg;
-        r.msg_len = len;
-        one = stage_submit(w->stage, &r);
-        if (v != VERDICT_OK)
-            v = one;
-    }
-    return v;
+        return VERDICT_HELD;
+    return deliver(w, sec, nsec);
 }
 
 /* A whole (reassembled) IP datagram. */
@@ -136,8 +179,12 @@ int wire_packet(struct wire *w, int linktype, const uint8_t *data, size_t caplen
 {
     int64_t now = sec * 1000000000 + nsec;
     struct rec r;
-    int rc = pkt_decode_ex(linktype, data, caplen, PKT_WANT_TCP, info);
+    int rc;
 
+    w->last_sec = sec;
+    w->last_nsec = nsec;
+    expire(w, now, sec, nsec);
+    rc = pkt_decode_ex(linktype, data, caplen, PKT_WANT_TCP, info);
     if (rc == PKT_FRAGMENT)
         return fragment(w, info, sec, nsec, now);
     if (rc == PKT_OK && info->proto == 6) {

@@ -28,6 +28,7 @@
 #include "stage/stage.h"
 
 #define WIRE_DNS_PORT 53
+#define WIRE_EXPIRE_NS 1000000000 /* idle TCP directions checked every second */
 
 struct wire_conf {
     struct ipfrag_conf frag;
@@ -38,6 +39,9 @@ struct wire {
     struct stage *stage;
     struct ipfrag frag;
     struct tcpdns tcp;
+    int64_t next_expire; /* packet time of the next idle check */
+    int64_t last_sec;    /* the last packet's time */
+    int32_t last_nsec;
 };
 
 /* Allocates the tables (once, at their bounds). Returns 0 or -ENOMEM. */
@@ -50,6 +54,10 @@ void wire_close(struct wire *w);
  * packets: VERDICT_HELD). */
 int wire_packet(struct wire *w, int linktype, const uint8_t *data, size_t caplen,
                 int64_t sec, int32_t nsec, struct pkt_info *info);
+
+/* The inputs have ended: what TCP directions hold behind gaps is
+ * delivered now (the segments they wait for will not come). */
+void wire_finish(struct wire *w);
 
 /* Copies the reassemblers' counters into the stage's statistics. */
 void wire_update_stats(struct wire *w);

@@ -3,8 +3,13 @@
 
 Usage: make_corpus.py OUTDIR
 
+<<<<<<< HEAD
 Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
 collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+=======
+Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan, tcpdns and
+collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+>>>>>>> tcpdns
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -23,7 +28,11 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
+<<<<<<< HEAD
   ipfrag   config byte + 5-byte fragment records (hand-made sequences)
+=======
+  tcpdns   config byte + segment records (see fuzz_tcpdns.c)
+>>>>>>> tcpdns
 Standard library only.
 """
 
@@ -364,6 +373,7 @@ def scan_edge_cases():
     return cases
 
 
+<<<<<<< HEAD
 def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
     """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
     byte offset that is not a multiple of 8 sets the misaligned bit), length.
@@ -409,6 +419,55 @@ def ipfrag_seeds():
     out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
         [r(0, 64, True), r(64, 1)])))
     return out
+=======
+def tcpdns_msg(i, n=40, query=False):
+    """A framed dnsgen-like response (QR set, one question) of n bytes."""
+    flags = 0x0100 if query else 0x8180
+    body = bytes(ord("a") + (i * 7 + j) % 26 for j in range(n - 12))
+    return struct.pack(">HHHHHHH", n, i, flags, 1, 1, 0, 0) + body
+
+
+def tcpdns_rec(flags, flow, step, off, payload, seconds=False, expire=False):
+    """One segment record of fuzz_tcpdns.c."""
+    b0 = flags | flow << 3 | (0x40 if expire else 0) | (0x80 if seconds else 0)
+    return struct.pack(">BBhB", b0, step, off, len(payload)) + payload
+
+
+def tcpdns_seeds(outdir):
+    SYN, FIN, RST = 1, 2, 4
+    stream = b"".join(tcpdns_msg(i, 20 + 13 * i) for i in range(6))
+    chunks = [stream[i:i + 50] for i in range(0, len(stream), 50)]
+    cases = []
+    # In order after a SYN, then FIN.
+    cases.append([tcpdns_rec(SYN, 0, 0, 0, b"")] +
+                 [tcpdns_rec(FIN if k == len(chunks) - 1 else 0, 0, 1, 0, c)
+                  for k, c in enumerate(chunks)])
+    # Fast Open, then a swap (second chunk first) and a retransmit.
+    r = [tcpdns_rec(SYN, 1, 0, 0, chunks[0])]
+    r.append(tcpdns_rec(0, 1, 1, len(chunks[1]), chunks[2]))
+    r.append(tcpdns_rec(0, 1, 1, -len(chunks[1]) - len(chunks[2]), chunks[1]))
+    r.append(tcpdns_rec(0, 1, 1, -len(chunks[1]), chunks[1]))
+    cases.append(r)
+    # Mid-stream pick-up, a query, a zero length, a lost chunk, RST.
+    odd = tcpdns_msg(1, 30) + tcpdns_msg(2, 50, True) + b"\0\0" + tcpdns_msg(3)
+    cases.append([tcpdns_rec(0, 2, 0, 0, stream[7:60]),
+                  tcpdns_rec(0, 2, 1, 0, odd),
+                  tcpdns_rec(0, 2, 1, 100, stream[100:200]),
+                  tcpdns_rec(0, 2, 4, 0, b"", seconds=True),
+                  tcpdns_rec(RST, 2, 1, 0, b"")])
+    # Several flows interleaved, one left idle to expire.
+    r = []
+    for f in range(4):
+        r.append(tcpdns_rec(SYN, f + 3, 0, 0, b""))
+    for c in chunks[:4]:
+        for f in range(4):
+            r.append(tcpdns_rec(0, f + 3, 1, 0, c))
+    r.append(tcpdns_rec(0, 3, 70, 0, b"", seconds=True, expire=True))
+    cases.append(r)
+    for k, case in enumerate(cases):
+        for sel in (0x0f, 0x33, 0x80 | 0x3e, 0x42, 0x3f):
+            write(outdir, "tcpdns", bytes([sel ^ k]) + b"".join(case))
+>>>>>>> tcpdns
 
 
 def main():
@@ -499,8 +558,12 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
+<<<<<<< HEAD
     for _, data in ipfrag_seeds():
         write(outdir, "ipfrag", data)
+=======
+    tcpdns_seeds(outdir)
+>>>>>>> tcpdns
     shutil.rmtree(tmp)
 
 

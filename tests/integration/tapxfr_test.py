@@ -522,7 +522,7 @@ def tcp_dns(linktype, frame, port=53):
     length-prefixed message, no SYN): a Datagram (transport "tcp") when
     the segment is on the port, its checksum right, and its payload one
     whole message of at least a DNS header with plausible counts and QR
-    as the direction says (responses from the port, queries to it);
+    set (tcpdns skips queries as implausible);
     MALFORMED for a wrong TCP checksum on the port; None otherwise."""
     ip = _ip_layer(linktype, frame)
     if ip is None or ip[3] != 6 or len(ip[4]) < 20:
@@ -547,8 +547,8 @@ def tcp_dns(linktype, frame, port=53):
     _flags, qd, an, ns, ar = struct.unpack_from(">HHHHH", msg, 2)
     if qd >= 16 or an >= 1024 or ns >= 1024 or ar >= 1024:
         return None
-    if bool(msg[2] & 0x80) != (sport == port):
-        return None
+    if not msg[2] & 0x80:
+        return None   # codec/tcpdns.c takes a message without QR for noise
     d = Datagram(ver, bytes(src), bytes(dst), sport, dport, bytes(msg))
     d.transport = "tcp"
     return d
