@@ -302,10 +302,10 @@ static void defaults(struct cli *c)
     c->frag_datagrams = CLI_DEFAULT_FRAG_DATAGRAMS;
     c->frag_bytes = CLI_DEFAULT_FRAG_BYTES;
     c->frag_secs = CLI_DEFAULT_FRAG_SECS;
-    c->tcp_flows = CLI_DEFAULT_TCP_FLOWS;
-    c->tcp_flow_bytes = CLI_DEFAULT_TCP_FLOW_BYTES;
-    c->tcp_bytes = CLI_DEFAULT_TCP_BYTES;
-    c->tcp_secs = CLI_DEFAULT_TCP_SECS;
+    c->stream_flows = CLI_DEFAULT_STREAM_FLOWS;
+    c->stream_flow_bytes = CLI_DEFAULT_STREAM_FLOW_BYTES;
+    c->stream_bytes = CLI_DEFAULT_STREAM_BYTES;
+    c->stream_secs = CLI_DEFAULT_STREAM_SECS;
 }
 
 /* Paths used after a possible chdir("/") (-d) or at exit are made
@@ -364,22 +364,22 @@ static int opt_reasm(struct cli *c, int opt)
     case OPT_TCP_FLOWS:
         if (parse_uint(optarg, 1ul << 22, &v) < 0 || v < 1)
             return fail("invalid --tcp-flows '%s': 1 to 4194304 expected", optarg);
-        c->tcp_flows = v;
+        c->stream_flows = v;
         break;
     case OPT_TCP_FLOW_MEMORY:
         if (cli_size(optarg, &sz) < 0 || sz < 65538 || sz > (16u << 20))
             return fail("invalid --tcp-flow-memory '%s': 64k+2 to 16M expected", optarg);
-        c->tcp_flow_bytes = sz;
+        c->stream_flow_bytes = sz;
         break;
     case OPT_TCP_MEMORY:
         if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > (1u << 30))
             return fail("invalid --tcp-memory '%s': 64k to 1G expected", optarg);
-        c->tcp_bytes = sz;
+        c->stream_bytes = sz;
         break;
     case OPT_TCP_TIMEOUT:
         if (parse_uint(optarg, 86400, &v) < 0 || v < 1)
             return fail("invalid --tcp-timeout '%s': 1 to 86400 seconds expected", optarg);
-        c->tcp_secs = (unsigned)v;
+        c->stream_secs = (unsigned)v;
         break;
     default:
         return NOT_MINE;

@@ -27,10 +27,10 @@
 #define CLI_DEFAULT_FRAG_DATAGRAMS 4096
 #define CLI_DEFAULT_FRAG_BYTES (4u << 20)
 #define CLI_DEFAULT_FRAG_SECS 30
-#define CLI_DEFAULT_TCP_FLOWS 16384
-#define CLI_DEFAULT_TCP_FLOW_BYTES (128u << 10)
-#define CLI_DEFAULT_TCP_BYTES (8u << 20)
-#define CLI_DEFAULT_TCP_SECS 60
+#define CLI_DEFAULT_STREAM_FLOWS 16384
+#define CLI_DEFAULT_STREAM_FLOW_BYTES (128u << 10)
+#define CLI_DEFAULT_STREAM_BYTES (8u << 20)
+#define CLI_DEFAULT_STREAM_SECS 60
 
 struct cli {
     /* filters (2004 options) */
@@ -62,10 +62,10 @@ struct cli {
     size_t frag_datagrams;   /* --frag-datagrams */
     size_t frag_bytes;       /* --frag-memory */
     unsigned frag_secs;      /* --frag-timeout */
-    size_t tcp_flows;        /* --tcp-flows */
-    size_t tcp_flow_bytes;   /* --tcp-flow-memory */
-    size_t tcp_bytes;        /* --tcp-memory */
-    unsigned tcp_secs;       /* --tcp-timeout */
+    size_t stream_flows;        /* --tcp-flows */
+    size_t stream_flow_bytes;   /* --tcp-flow-memory */
+    size_t stream_bytes;        /* --tcp-memory */
+    unsigned stream_secs;       /* --tcp-timeout */
 
     /* output: the positional HOST PORT and every --collector */
     int tcp;              /* -t: the positional collector is TCP */

@@ -33,8 +33,6 @@ struct app {
     struct stage stage;
     struct outputs outputs;
     struct pcapin *inputs;
-    struct wire wire; /* reassembly for every pcap input */
-    int wire_open;
     int n_inputs;
     struct dtsock *dtsocks;
     int n_dtsocks;
@@ -64,8 +62,10 @@ static void make_view(struct app *a, struct stats_view *v, struct view_buf *b)
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_update_stats(&a->inputs[i]);
-    if (a->wire_open)
-        wire_update_stats(&a->wire);
+    memset(&a->stage.stats.frag, 0, sizeof(a->stage.stats.frag));
+    memset(&a->stage.stats.stream, 0, sizeof(a->stage.stats.stream));
+    for (int i = 0; i < a->n_inputs; i++)
+        pcapin_add_stats(&a->inputs[i], &a->stage.stats);
     for (int i = 0; i < a->outputs.n; i++) {
         b->colls[i] = outputs_stats(&a->outputs, i);
         b->coll_names[i] = outputs_name(&a->outputs, i);
@@ -225,8 +225,6 @@ static void file_done(struct app *a)
 {
     if (--a->files_left > 0 || a->live_inputs > 0)
         return;
-    if (a->wire_open)
-        wire_finish(&a->wire);
     app_stop(a, 0);
 }
 
@@ -300,43 +298,36 @@ static int open_dnstap(struct app *a)
     return 0;
 }
 
-/* The reassembly tables, at the bounds of the command line. */
-static int open_wire(struct app *a)
+/* The reassembly tables' bounds, from the command line. */
+static void wire_conf(const struct cli *c, struct wire_conf *w)
 {
-    const struct cli *c = &a->cli;
-    struct wire_conf conf = {
-        .frag = {.max_datagrams = c->frag_datagrams, .max_bytes = c->frag_bytes,
-                 .timeout_ns = (uint64_t)c->frag_secs * 1000000000u},
-        .tcp = {.max_flows = c->tcp_flows, .max_flow_bytes = c->tcp_flow_bytes,
-                .max_bytes = c->tcp_bytes, .idle_ns = (uint64_t)c->tcp_secs * 1000000000u,
-                .window = (uint32_t)c->tcp_flow_bytes},
-    };
-
-    if (wire_init(&a->wire, &a->stage, &conf) < 0) {
-        fprintf(stderr, "tapxfr: out of memory for the reassembly tables\n");
-        return -1;
-    }
-    a->wire_open = 1;
-    return 0;
+    memset(w, 0, sizeof(*w));
+    w->frag.max_datagrams = c->frag_datagrams;
+    w->frag.max_bytes = c->frag_bytes;
+    w->frag.timeout_ns = (uint64_t)c->frag_secs * 1000000000u;
+    w->stream.max_flows = c->stream_flows;
+    w->stream.max_flow_bytes = c->stream_flow_bytes;
+    w->stream.max_bytes = c->stream_bytes;
+    w->stream.idle_ns = (uint64_t)c->stream_secs * 1000000000u;
 }
 
 static int open_inputs(struct app *a)
 {
+    struct wire_conf reasm;
     char err[PCAP_ERRBUF_SIZE + 512];
     int n = a->cli.n_files + a->cli.n_ifaces;
 
     a->inputs = calloc((size_t)(n ? n : 1), sizeof(*a->inputs));
     if (!a->inputs)
         return -1;
-    if (n && a->cli.reassembly && open_wire(a) < 0)
-        return -1;
+    wire_conf(&a->cli, &reasm);
     for (int i = 0; i < n; i++) {
         int is_file = i < a->cli.n_files;
         const char *name = is_file ? a->cli.files[i] : a->cli.ifaces[i - a->cli.n_files];
         struct pcapin *in = &a->inputs[a->n_inputs];
 
-        if (pcapin_init(in, &a->loop, &a->stage, a->wire_open ? &a->wire : NULL, name, is_file,
-                        a->cli.filter,
+        if (pcapin_init(in, &a->loop, &a->stage, a->cli.reassembly ? &reasm : NULL, name,
+                        is_file, a->cli.filter,
                         a->cli.pcap_buffer, err, sizeof(err)) < 0) {
             fprintf(stderr, "tapxfr: %s\n", err);
             return -1;
@@ -523,8 +514,8 @@ static int finish(struct app *a)
 
     testmode_close(&a->test);
     outputs_free(&a->outputs);
-    if (a->wire_open)
-        wire_close(&a->wire);
+    for (int i = 0; i < a->n_inputs; i++)
+        pcapin_free(&a->inputs[i]);
     free(a->inputs);
     free(a->dtsocks);
     free(a->dtfiles);

@@ -415,15 +415,22 @@ static size_t msg_cap(const struct tcpdns *t)
     return (size_t)(t->flow_blocks - 2) * TCPDNS_BLOCK;
 }
 
-static int plausible(const uint8_t *p)
+/* A header with counts a message can have. In sync that is enough (a
+ * query is a message too); a hunt, which only guesses a boundary, also
+ * wants QR to say what the direction carries: responses from the DNS
+ * port, queries to it (either on a stream with the port at neither or
+ * both ends). */
+static int plausible(const uint8_t *p, const struct tcpdns_flow *hunt)
 {
     struct dns_header h;
 
     if (dns_header_read(p, DNS_HEADER_LEN, &h) < 0)
         return 0;
-    return (h.flags & DNS_FLAG_QR) && h.qdcount < DNS_MAX_QDCOUNT &&
-           h.ancount < DNS_MAX_RRCOUNT && h.nscount < DNS_MAX_RRCOUNT &&
-           h.arcount < DNS_MAX_RRCOUNT;
+    if (hunt && (hunt->key.sport == TCPDNS_DNS_PORT) != (hunt->key.dport == TCPDNS_DNS_PORT) &&
+        !(h.flags & DNS_FLAG_QR) != (hunt->key.sport != TCPDNS_DNS_PORT))
+        return 0;
+    return h.qdcount < DNS_MAX_QDCOUNT && h.ancount < DNS_MAX_RRCOUNT &&
+           h.nscount < DNS_MAX_RRCOUNT && h.arcount < DNS_MAX_RRCOUNT;
 }
 
 /* Copies a framed message (prefix included) to the ready area. */
@@ -463,7 +470,7 @@ static int sync_step(struct tcpdns *t, struct tcpdns_flow *f, size_t avail)
     if (avail < n)
         return 0;
     peek(t, f, f->rd, h, sizeof(h));
-    if (plausible(h + 2))
+    if (plausible(h + 2, NULL))
         emit(t, f, n);
     else
         t->stats.invalid++;
@@ -485,7 +492,7 @@ static int hunt_step(struct tcpdns *t, struct tcpdns_flow *f, size_t avail)
         return 0;
     peek(t, f, f->rd, h, sizeof(h));
     n = 2 + (size_t)rd16(h);
-    ok = n >= sizeof(h) && n <= msg_cap(t) && plausible(h + 2);
+    ok = n >= sizeof(h) && n <= msg_cap(t) && plausible(h + 2, f);
     if (ok && avail < n)
         return 0; /* the candidate is decided once it is whole */
     if (ok && avail >= n + 2) {
@@ -493,7 +500,7 @@ static int hunt_step(struct tcpdns *t, struct tcpdns_flow *f, size_t avail)
         ok = rd16(h) >= DNS_HEADER_LEN;
         if (ok && avail >= n + sizeof(h)) {
             peek(t, f, f->rd + (uint32_t)n, h, sizeof(h));
-            ok = plausible(h + 2);
+            ok = plausible(h + 2, f);
         }
     }
     if (!ok) {

@@ -34,11 +34,12 @@
  *     drops the flow at once.
  *   - A flow whose start was not seen (the first segment has no SYN) is
  *     picked up mid-stream and hunted: a candidate boundary needs a length
- *     >= 12 that fits, a plausible header behind it (dns_header_read, QR
- *     set, counts below DNS_MAX_QDCOUNT / DNS_MAX_RRCOUNT) and, when those
+ *     >= 12 that fits, a plausible header behind it (dns_header_read,
+ *     counts below DNS_MAX_QDCOUNT / DNS_MAX_RRCOUNT, and QR set from port
+ *     53, clear to it, when one end is port 53) and, when those
  *     bytes are already there, a plausible next boundary too. The same
  *     hunt follows a length below 12 (0 included) and a skipped gap.
- *   - In sync, a framed message whose header is not plausible is skipped
+ *   - In sync, a framed message whose counts are not plausible is skipped
  *     (invalid) and the framing kept; a message longer than a flow can
  *     buffer (2 + length > max_flow_bytes - 2 * TCPDNS_BLOCK) is skipped
  *     as it streams by (oversize; its later segments count as
@@ -76,6 +77,7 @@
 #define TCPDNS_DEFAULT_WINDOW 65535u
 #define TCPDNS_WINDOW_MAX (1u << 30)
 
+#define TCPDNS_DNS_PORT 53 /* a hunt expects responses from it, queries to it */
 #define TCPDNS_SYN 1
 #define TCPDNS_FIN 2
 #define TCPDNS_RST 4

@@ -54,8 +54,8 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
      * nanoseconds; the handle knows which. */
     int32_t nsec = (int32_t)(h->ts.tv_usec * in->ts_scale);
 
-    if (in->wire)
-        wire_packet(in->wire, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
+    if (in->reassembly)
+        wire_packet(&in->wire, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
     else
         pcapin_packet(in->stage, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
     /* Stop between packets, never inside one: after this check the next
@@ -72,7 +72,7 @@ static int set_filter(struct pcapin *in, char *errbuf, size_t errlen)
     /* libpcap cannot filter NFLOG: netfilter's rule chose the packets. */
     if (!f && in->linktype == DLT_NFLOG)
         f = "";
-    else if (!f && in->wire)
+    else if (!f && in->reassembly)
         f = in->linktype == DLT_EN10MB ? PCAPIN_FILTER_ETHER_REASM : PCAPIN_FILTER_OTHER_REASM;
     else if (!f)
         f = in->linktype == DLT_EN10MB ? PCAPIN_FILTER_ETHER : PCAPIN_FILTER_OTHER;
@@ -213,6 +213,8 @@ static void on_file_done(struct filein *f)
 {
     struct pcapin *in = f->data;
 
+    if (in->reassembly)
+        wire_finish(&in->wire);
     if (in->on_done)
         in->on_done(in);
 }
@@ -222,8 +224,8 @@ static void on_file_closed(struct filein *f)
     release(f->data);
 }
 
-int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, struct wire *wire,
-                const char *name, int is_file, const char *filter, size_t buffer_size,
+int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage,
+                const struct wire_conf *reasm, const char *name, int is_file, const char *filter, size_t buffer_size,
                 char *errbuf, size_t errlen)
 {
     int rc, fatal = 0;
@@ -231,7 +233,8 @@ int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, struct 
     memset(in, 0, sizeof(*in));
     in->loop = loop;
     in->stage = stage;
-    in->wire = wire;
+    /* Before the filter is chosen: the default depends on it. */
+    in->reassembly = reasm != NULL;
     in->name = name;
     in->is_file = is_file;
     in->filter = filter;
@@ -255,6 +258,13 @@ int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, struct 
     }
     uv_timer_init(loop, &in->timer);
     in->timer.data = in;
+    if (reasm && (rc = wire_init(&in->wire, stage, reasm)) < 0) {
+        snprintf(errbuf, errlen, "%s: no memory for the reassembly tables",
+                 name ? name : "default device");
+        if (in->p)
+            close_pcap(in);
+        return rc;
+    }
     filein_init(&in->file, loop, stage, read_file_batch, in);
     in->file.on_done = on_file_done;
     in->open_handles = 2;
@@ -374,6 +384,19 @@ void pcapin_update_stats(struct pcapin *in)
     if (drops >= in->last_kernel_drops)
         stage_kernel_drops(in->stage, drops - in->last_kernel_drops);
     in->last_kernel_drops = drops;
+}
+
+void pcapin_free(struct pcapin *in)
+{
+    if (in->reassembly)
+        wire_close(&in->wire);
+    in->reassembly = 0;
+}
+
+void pcapin_add_stats(const struct pcapin *in, struct stats *st)
+{
+    if (in->reassembly)
+        wire_add_stats(&in->wire, st);
 }
 
 void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in))

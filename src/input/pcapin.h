@@ -37,7 +37,8 @@
 struct pcapin {
     uv_loop_t *loop;
     struct stage *stage;
-    struct wire *wire; /* NULL: whole UDP datagrams only */
+    struct wire wire;  /* IP and DNS over TCP reassembly, */
+    int reassembly;    /* when on (else whole UDP datagrams only) */
     const char *name;  /* interface or file name; NULL: default device */
     const char *filter;/* user filter or NULL */
     size_t buffer_size;
@@ -63,7 +64,7 @@ struct pcapin {
  * unsupported link type) are reported at startup. errbuf receives one line
  * on failure. Returns 0 or a negative code. */
 int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage,
-                struct wire *wire, const char *name, int is_file,
+                const struct wire_conf *reasm, const char *name, int is_file,
                 const char *filter, size_t buffer_size,
                 char *errbuf, size_t errlen);
 
@@ -75,6 +76,13 @@ void pcapin_resume(struct pcapin *in);
 
 /* Adds libpcap's kernel drop counts to the statistics. */
 void pcapin_update_stats(struct pcapin *in);
+
+/* Frees the reassembly tables, after the close callback and the last
+ * statistics. */
+void pcapin_free(struct pcapin *in);
+
+/* Adds the input's reassembly counters to st (see wire_add_stats()). */
+void pcapin_add_stats(const struct pcapin *in, struct stats *st);
 
 /* Stops reading and closes every handle; cb runs when all are closed. */
 void pcapin_close(struct pcapin *in, void (*cb)(struct pcapin *in));

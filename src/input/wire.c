@@ -13,7 +13,7 @@ int wire_init(struct wire *w, struct stage *stage, const struct wire_conf *conf)
     rc = ipfrag_init(&w->frag, &conf->frag);
     if (rc < 0)
         return rc;
-    rc = tcpdns_init(&w->tcp, &conf->tcp);
+    rc = tcpdns_init(&w->tcp, &conf->stream);
     if (rc < 0)
         ipfrag_close(&w->frag);
     return rc;
@@ -203,10 +203,15 @@ int wire_packet(struct wire *w, int linktype, const uint8_t *data, size_t caplen
     return stage_submit(w->stage, &r);
 }
 
-void wire_update_stats(struct wire *w)
+/* The counter structs hold only uint64_t. */
+static void add(uint64_t *to, const uint64_t *from, size_t bytes)
 {
-    struct stats *st = &w->stage->stats;
+    for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
+        to[i] += from[i];
+}
 
-    st->frag = w->frag.stats;
-    st->tcp = w->tcp.stats;
+void wire_add_stats(const struct wire *w, struct stats *st)
+{
+    add((uint64_t *)&st->frag, (const uint64_t *)&w->frag.stats, sizeof(st->frag));
+    add((uint64_t *)&st->stream, (const uint64_t *)&w->tcp.stats, sizeof(st->stream));
 }

@@ -3,10 +3,10 @@
  * DNS over TCP stream reassembly (codec/tcpdns.h), into records for the
  * stage.
  *
- * One struct wire serves every pcap input of the process, so the
- * fragments of one datagram or the two directions of a connection meet
- * even when two interfaces saw them. Time is packet time: a capture file
- * gives the same records however fast it is read.
+ * Each pcap input has a struct wire of its own (two files are two
+ * captures, and a worker of its own per capture is where live capture
+ * goes next). Time is packet time: a capture file gives the same records
+ * however fast it is read.
  *
  * Accounting. Every packet is counted once in `received`, then in
  * malformed, ignored, held (taken by a reassembler: a fragment, or a TCP
@@ -32,7 +32,7 @@
 
 struct wire_conf {
     struct ipfrag_conf frag;
-    struct tcpdns_conf tcp;
+    struct tcpdns_conf stream; /* DNS over TCP */
 };
 
 struct wire {
@@ -59,7 +59,8 @@ int wire_packet(struct wire *w, int linktype, const uint8_t *data, size_t caplen
  * delivered now (the segments they wait for will not come). */
 void wire_finish(struct wire *w);
 
-/* Copies the reassemblers' counters into the stage's statistics. */
-void wire_update_stats(struct wire *w);
+/* Adds the reassemblers' counters to st (the caller zeroes st->frag and
+ * st->tcp first, then adds every input's). */
+void wire_add_stats(const struct wire *w, struct stats *st);
 
 #endif

@@ -55,7 +55,7 @@ struct stats {
     uint64_t held;        /* packets taken by a reassembler */
     uint64_t reassembled; /* records a reassembler completed */
     struct ipfrag_stats frag; /* copied from the reassemblers on report */
-    struct tcpdns_stats tcp;
+    struct tcpdns_stats stream;
     uint64_t csum_offloaded; /* UDP checksum left to the NIC, unverified */
 };
 

@@ -522,7 +522,7 @@ def tcp_dns(linktype, frame, port=53):
     length-prefixed message, no SYN): a Datagram (transport "tcp") when
     the segment is on the port, its checksum right, and its payload one
     whole message of at least a DNS header with plausible counts and QR
-    set (tcpdns skips queries as implausible);
+    as the direction says (responses from the port, queries to it);
     MALFORMED for a wrong TCP checksum on the port; None otherwise."""
     ip = _ip_layer(linktype, frame)
     if ip is None or ip[3] != 6 or len(ip[4]) < 20:
@@ -538,8 +538,13 @@ def tcp_dns(linktype, frame, port=53):
         pseudo = src + dst + struct.pack(">BBH", 0, 6, len(seg))
     else:
         pseudo = src + dst + struct.pack(">IxxxB", len(seg), 6)
+    offloaded = False
     if ones_sum(pseudo + seg) != 0xFFFF:
-        return MALFORMED
+        # The same TX offload rule as for UDP: the field holds only the
+        # pseudo-header sum on the sending host.
+        if _be16(seg, 16) != be_sum(pseudo):
+            return MALFORMED
+        offloaded = True
     data = seg[hl:]
     if len(data) < 14 or _be16(data, 0) != len(data) - 2:
         return None
@@ -547,9 +552,9 @@ def tcp_dns(linktype, frame, port=53):
     _flags, qd, an, ns, ar = struct.unpack_from(">HHHHH", msg, 2)
     if qd >= 16 or an >= 1024 or ns >= 1024 or ar >= 1024:
         return None
-    if not msg[2] & 0x80:
-        return None   # codec/tcpdns.c takes a message without QR for noise
-    d = Datagram(ver, bytes(src), bytes(dst), sport, dport, bytes(msg))
+    if bool(msg[2] & 0x80) != (sport == port):
+        return None   # codec/tcpdns.c's hunt: responses from the port, queries to it
+    d = Datagram(ver, bytes(src), bytes(dst), sport, dport, bytes(msg), offloaded)
     d.transport = "tcp"
     return d
 
@@ -655,7 +660,7 @@ def oracle_frames(linktype, frames, auth_only=False, drop_empty=False,
         if d.sport != port and d.dport != port:
             ex.verdicts.append(None)
             continue
-        ex.csum_offloaded += d.offloaded
+        ex.csum_offloaded += d.offloaded and d.transport == "udp"
         v = dns_verdict(d.payload, auth_only, drop_empty, max_size)
         ex.verdicts.append(v)
         if v in ("dns_short", "dns_header"):

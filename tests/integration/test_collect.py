@@ -372,7 +372,8 @@ if not os.path.isfile(SAMPLE):
     tt.skip("%s not found" % SAMPLE)
 ex = tt.oracle(SAMPLE)
 t.info("oracle for sample.pcap: %s" % ex.summary())
-t.check(ex.forwarded == 15, "sample.pcap: the oracle expects 15 messages (%d)" % ex.forwarded)
+t.check(ex.forwarded == 16, "sample.pcap: the oracle expects 16 messages, one over TCP (%d)"
+        % ex.forwarded)
 
 for proto in ("udp", "tcp"):
     what = "sample over " + proto
@@ -387,7 +388,7 @@ for proto in ("udp", "tcp"):
     lines = c.wait_lines(ex.forwarded)
     t1 = time.time()
     t.eq(c.stop(), 0, "%s: the collector exits 0 on SIGTERM" % what)
-    t.eq(c.summary(), (ex.forwarded, 0), "%s: last stderr line 'received 15 messages, 0 invalid'" % what)
+    t.eq(c.summary(), (ex.forwarded, 0), "%s: last stderr line 'received 16 messages, 0 invalid'" % what)
     objs = parse_json_lines(what, lines)
     t.eq(len(objs), ex.forwarded, "%s: one JSON line per message" % what)
     check_objects(what, objs, proto, t0=t0, t1=t1)
@@ -396,9 +397,9 @@ for proto in ("udp", "tcp"):
     if got is not None:
         want = [m[8:] for m in ex.messages]   # nameserver (as source) + DNS
         if proto == "tcp":
-            t.eq(got == want, True, "%s, --pcap: the packets are the 15 messages, in capture order" % what)
+            t.eq(got == want, True, "%s, --pcap: the packets are the 16 messages, in capture order" % what)
         else:
-            t.eq(sorted(got) == sorted(want), True, "%s, --pcap: the packets are the 15 messages" % what)
+            t.eq(sorted(got) == sorted(want), True, "%s, --pcap: the packets are the 16 messages" % what)
     check_readers(what + ", --pcap", pcap_out, ex.forwarded)
     if proto == "tcp":
         # tapxfr puts the source address of an AA answer over IPv4 into
@@ -409,7 +410,7 @@ for proto in ("udp", "tcp"):
         uc.close()
         t.eq(r.rc, 0, "%s, --pcap: tapxfr -r on it exits 0" % what)
         t.eq(sorted(back) == sorted(ex.messages), True,
-             "%s, --pcap: tapxfr -r on it forwards the same 15 DNSXFR01 messages" % what)
+             "%s, --pcap: tapxfr -r on it forwards the same 16 DNSXFR01 messages" % what)
 
 
 # ------------------------------------------------------------ crafted messages

@@ -2,7 +2,7 @@
 """The Wireshark dissector contrib/wireshark/dnsxfr.lua on real tapxfr
 traffic, decoded by tshark.
 
-tapxfr replays contrib/sample.pcap (real kdig traffic to Knot DNS: 15
+tapxfr replays contrib/sample.pcap (real kdig traffic to Knot DNS: 16
 responses) into the harness's Python collectors, once over UDP and once
 over TCP (the collector sends the banner "dnslogger/DNSXFR01\\r\\n").
 
@@ -71,6 +71,7 @@ EXPECTED = [
     (LOCAL, "big.example.com", TXT, NOERROR),         # truncated (TC)
     (ZERO, "example.com", AAAA, NOERROR),             # AA, but over IPv6
     (ZERO, "mail.example.com", A, NOERROR),           # AA, but over IPv6
+    (LOCAL, "example.com", A, NOERROR),               # the answer over TCP
     (LOCAL, "example.com", DNSKEY, NOERROR),
 ]
 
@@ -194,12 +195,12 @@ if live:
 r = tt.run_tapxfr(["-r", SAMPLE, "127.0.0.1", str(ucoll.port)], timeout=20)
 got_udp = ucoll.wait(count=len(EXPECTED), idle=0.5, timeout=5)
 t.eq(r.rc, 0, "UDP: tapxfr exited 0")
-t.eq(len(got_udp), len(EXPECTED), "UDP: the collector received the 15 responses")
+t.eq(len(got_udp), len(EXPECTED), "UDP: the collector received the 16 responses")
 r = tt.run_tapxfr(["-t", "-r", SAMPLE, "127.0.0.1", str(tcoll.port)], timeout=20)
 tcoll.wait_closed(5)
 t.eq(r.rc, 0, "TCP: tapxfr exited 0")
 got_tcp = list(tcoll.messages)
-t.eq(len(got_tcp), len(EXPECTED), "TCP: the collector received the 15 responses")
+t.eq(len(got_tcp), len(EXPECTED), "TCP: the collector received the 16 responses")
 t.eq(got_tcp, got_udp, "TCP and UDP carried the same messages")
 
 # ---------------------------------------------------------------- live capture

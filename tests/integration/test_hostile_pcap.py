@@ -311,11 +311,11 @@ def verdict_ok(linktype, entries, what):
 # gen_pcap, kept to the frames decoded as port-53 UDP
 gen = tt.gen_pcap(work, count=6000, seed=41)
 lt_gen, gframes = tt.read_pcap(gen)
-ex_all = tt.oracle_frames(lt_gen, gframes)
+ex_all = tt.oracle_frames(lt_gen, gframes, reassembly=False)
 keep = [fr for fr, v in zip(gframes, ex_all.verdicts) if v not in (None, tt.MALFORMED, tt.FRAGMENT)]
 good = os.path.join(work, "good.pcap")
 tt.write_pcap(good, lt_gen, [(d, o) for _c, o, d in keep])
-ex_good = tt.oracle(good, port=53)
+ex_good = tt.oracle(good, port=53, reassembly=False)
 t.info("good.pcap: %s" % ex_good.summary())
 
 files = {}   # name -> (path, linktype, the entries libpcap hands out, snaplen cut or None)
@@ -390,7 +390,7 @@ for name, (path, lt, ent, trim) in files.items():
         fr.append((len(data), orig, data))
         if v not in ("forward",):
             want_reasons[v] += 1
-    ex = tt.oracle_frames(lt, fr)
+    ex = tt.oracle_frames(lt, fr, reassembly=False)
     received += len(fr)
     msgs = [m for m, i in zip(ex.messages, ex.index) if ent[i][1] == "forward"]
     nfw = sum(1 for _e, v, _o in ent if v == "forward")
@@ -446,6 +446,10 @@ def check_run(what, run, coll):
                     for n in others), "%s: no read error for the intact files" % what)
 
 
+# The decoder's verdicts (pkt_<reason>, fragment and not_udp ignored) are
+# those of whole UDP datagrams: reassembly, on by default, takes fragments
+# and TCP (run 5 and test_hostile_reassembly.py cover it).
+NOREASM = ["--no-reassembly"]
 inputs = ["-r", good]
 for name in files:
     inputs += ["-r", files[name][0]]
@@ -453,7 +457,7 @@ for name in files:
 # ------------------------------------------------------------ run 1: files only
 t.info("--- run 1: files only, tapxfr exits by itself")
 c1 = tt.TCPCollector()
-r1 = tt.Run(["-t", "-f", FILTER] + inputs + ["127.0.0.1", str(c1.port)], workdir=work)
+r1 = tt.Run(["-t", "-f", FILTER] + NOREASM + inputs + ["127.0.0.1", str(c1.port)], workdir=work)
 rc = r1.wait(60)
 wait_until(lambda: len(c1.messages) >= E, 10)
 c1.wait_closed(10)
@@ -465,7 +469,7 @@ c1.kill()
 t.info("--- run 2: the same files and a dnstap socket; SIGTERM")
 c2 = tt.TCPCollector()
 sock = os.path.join(work, "dt.sock")
-r2 = tt.Run(["-t", "-f", FILTER, "--dnstap-socket", sock] + inputs + ["127.0.0.1", str(c2.port)],
+r2 = tt.Run(NOREASM + ["-t", "-f", FILTER, "--dnstap-socket", sock] + inputs + ["127.0.0.1", str(c2.port)],
             workdir=work)
 wait_until(lambda: len(c2.messages) >= E or not r2.running(), 60)
 t.check(r2.running() and len(c2.messages) >= E, "run 2: tapxfr runs on (live input) and delivered %d "
@@ -485,12 +489,30 @@ with open(files["lengths.pcap"][0], "rb") as f:
 with open(stub, "wb") as f:
     f.write(head)
 c3 = tt.TCPCollector()
-r3 = tt.run_tapxfr(["-t", "-f", FILTER, "-r", good, "-r", stub, "127.0.0.1", str(c3.port)], timeout=30)
+r3 = tt.run_tapxfr(NOREASM + ["-t", "-f", FILTER, "-r", good, "-r", stub, "127.0.0.1", str(c3.port)], timeout=30)
 t.eq(r3.rc, 2, "run 3: a pcap file cut inside its header is a startup error: exit 2")
 t.check(re.search(r"cannot read %s: .*truncated" % re.escape(stub), r3.stderr),
         "run 3: the error names the file and says it is truncated", r3.stderr[-800:])
 t.eq(len(c3.messages), 0, "run 3: nothing was sent")
 c3.kill()
+
+# ------------------------------------------------------------ run 5: reassembly on
+t.info("--- run 5: the same files with reassembly (the default)")
+c5 = tt.TCPCollector()
+r5 = tt.Run(["-t", "-f", FILTER] + inputs + ["127.0.0.1", str(c5.port)], workdir=work)
+rc = r5.wait(60)
+c5.wait_closed(10)
+st5 = r5.stats or {}
+t.eq(rc, 0, "run 5: tapxfr exits 0 by itself")
+t.check(st5.get("forwarded") == len(c5.messages) and st5.get("responses") == st5.get("forwarded"),
+        "run 5: forwarded == responses == what the collector got (%r, %r, %d)"
+        % (st5.get("responses"), st5.get("forwarded"), len(c5.messages)))
+t.check(set(c1.messages) <= set(c5.messages),
+        "run 5: every message of run 1 is forwarded with reassembly too")
+t.eq(st5.get("received", 0) + st5.get("reassembled", 0),
+     sum(st5.get(k, 0) for k in ("malformed", "ignored", "held", "dns_error", "queries", "responses")),
+     "run 5: received + reassembled == malformed + ignored + held + dns_error + queries + responses")
+c5.kill()
 
 # ------------------------------------------------------------ run 4: routing header
 t.info("--- run 4: IPv6 routing header type 2 with segments left (RFC 8200 8.1)")
@@ -499,10 +521,10 @@ rt = b"\x11\x02\x02\x01\0\0\0\0" + S6      # type 2, segments left 1, final dest
 fr_rt = ip6(S6, D6, udp6(S6, S6, m), nh=43, ext=rt)
 rh = os.path.join(work, "routing6.pcap")
 tt.write_pcap(rh, tt.LT_RAW, [fr_rt])
-ex_rh = tt.oracle(rh)
+ex_rh = tt.oracle(rh, reassembly=False)
 t.eq(ex_rh.messages, [tt.MAGIC + b"\0\0\0\0" + m], "run 4: the oracle forwards it")
 c4 = tt.TCPCollector()
-r4 = tt.run_tapxfr(["-t", "-f", FILTER, "-r", rh, "127.0.0.1", str(c4.port)], timeout=30)
+r4 = tt.run_tapxfr(NOREASM + ["-t", "-f", FILTER, "-r", rh, "127.0.0.1", str(c4.port)], timeout=30)
 c4.wait_closed(5)
 st4 = r4.stats or {}
 t.eq(r4.rc, 0, "run 4: exit 0")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The README's quick start: contrib/quickstart.sh runs tapxfr on the bundled
 capture into tapxfr-collect and shows the records that arrived. Its output
-must be the 15 responses of contrib/sample.pcap (real kdig traffic to Knot),
+must be the 16 responses of contrib/sample.pcap (real kdig traffic to Knot),
 with the nameserver field set exactly for the authoritative IPv4 answers."""
 import os
 import subprocess
@@ -30,6 +30,7 @@ EXPECTED = [
     ("big.example.com.", "TXT", "127.0.0.1"),  # truncated (TC), no EDNS
     ("example.com.", "AAAA", "0"),             # over IPv6: never an address
     ("mail.example.com.", "A", "0"),           # over IPv6
+    ("example.com.", "A", "127.0.0.1"),        # over TCP (kdig +tcp)
     ("example.com.", "DNSKEY", "127.0.0.1"),
 ]
 
@@ -49,20 +50,20 @@ def main():
                if l and l[0].isdigit() and " udp ns=" in l]
     got = [(r[3], r[4], r[2][3:]) for r in records]
     if got == EXPECTED:
-        print("ok   - the collector shows the sample's 15 responses, in order, with the "
+        print("ok   - the collector shows the sample's 16 responses, in order, with the "
               "right nameserver field")
     else:
         failed += 1
         print("FAIL - records differ:\n  got  %s\n  want %s" % (got, EXPECTED))
     summary = [l for l in p.stdout.splitlines() if l.startswith("tapxfr-collect: received")]
-    if summary == ["tapxfr-collect: received 15 messages, 0 invalid"]:
-        print("ok   - the collector's summary: 15 messages, 0 invalid")
+    if summary == ["tapxfr-collect: received 16 messages, 0 invalid"]:
+        print("ok   - the collector's summary: 16 messages, 0 invalid")
     else:
         failed += 1
         print("FAIL - summary line: %s" % summary)
     stats = [l for l in p.stderr.splitlines() if "tapxfr: stats: received=" in l]
-    if stats and "responses=15 forwarded=15 dropped=0" in stats[-1]:
-        print("ok   - tapxfr: responses=15 forwarded=15 dropped=0")
+    if stats and "responses=16 forwarded=16 dropped=0" in stats[-1]:
+        print("ok   - tapxfr: responses=16 forwarded=16 dropped=0")
     else:
         failed += 1
         print("FAIL - tapxfr stats: %s" % stats)
