@@ -357,7 +357,8 @@ def oracle_key(x):
 t.eq(len(queries), len(QUERIES) + 2, "tshark: %d queries (one per question, plus the 2 TCP retries)"
      % (len(QUERIES) + 2))
 t.eq(sorted(oracle_key(x) for x in resp), sorted(kdig_seen),
-     "tshark's reassembled responses == what kdig printed (id, transport, size, answers) (%d)" % len(kdig_seen))
+     "tshark's reassembled responses == what kdig printed (id, transport, size, answers) (%d)"
+     % len(kdig_seen))
 
 LOCAL4 = socket.inet_aton(SRV4)
 want = []
@@ -444,5 +445,10 @@ if t.check(st is not None, "a 'tapxfr: stats:' line on stderr", run.stderr[-1500
     t.eq(st.get("dropped"), 0, "stats: dropped")
     t.eq(st.get("queries"), len(queries), "stats: queries")
     t.info("stats line: %s" % " ".join("%s=%s" % kv for kv in st.items()))
+    t.info("for comparison: %d UDP answers came in fragments, %d DNS messages over TCP (answers "
+           "and queries)" % (sum(len(v) for k, v in kinds.items() if "fragmented" in k),
+                             sum(1 for x in msgs if x[3] == "tcp")))
+if t.failed:
+    t.info("tapxfr's stderr (end):\n" + run.stderr[-1500:])
 knot.stop()
 t.done()
