@@ -32,6 +32,15 @@ static const char usage_text[] =
     "  -r FILE                read a pcap file (repeatable; '-' is standard input)\n"
     "  -f BPF                 capture filter (default: UDP port 53, also in VLAN tags)\n"
     "      --pcap-buffer SIZE kernel capture buffer for -i (default 8M)\n"
+    "      --no-reassembly    forward only whole UDP datagrams (no IP fragment or\n"
+    "                         DNS over TCP reassembly; -T implies it)\n"
+    "      --frag-datagrams N IP datagrams reassembled at once (default 4096)\n"
+    "      --frag-memory SIZE fragment bytes held at most (default 4M)\n"
+    "      --frag-timeout S   drop an incomplete datagram after S seconds (default 30)\n"
+    "      --tcp-flows N      DNS over TCP directions followed at once (default 16384)\n"
+    "      --tcp-flow-memory SIZE bytes held per direction (default 128k)\n"
+    "      --tcp-memory SIZE  bytes held for all TCP streams (default 8M)\n"
+    "      --tcp-timeout S    forget an idle TCP direction after S seconds (default 60)\n"
     "      --dnstap-socket PATH  listen for dnstap writers on a Unix socket (repeatable)\n"
     "      --dnstap-socket-mode MODE   its permissions, octal (default 0660)\n"
     "      --dnstap-socket-group GROUP its group, so a resolver's user can connect\n"
@@ -92,6 +101,14 @@ enum {
     OPT_DT_TIMEOUT,
     OPT_PIDFILE,
     OPT_STATS_FILE,
+    OPT_NO_REASM,
+    OPT_FRAG_DATAGRAMS,
+    OPT_FRAG_MEMORY,
+    OPT_FRAG_TIMEOUT,
+    OPT_TCP_FLOWS,
+    OPT_TCP_FLOW_MEMORY,
+    OPT_TCP_MEMORY,
+    OPT_TCP_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +130,14 @@ static const struct option long_opts[] = {
     {"dnstap-timeout", required_argument, NULL, OPT_DT_TIMEOUT},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"no-reassembly", no_argument, NULL, OPT_NO_REASM},
+    {"frag-datagrams", required_argument, NULL, OPT_FRAG_DATAGRAMS},
+    {"frag-memory", required_argument, NULL, OPT_FRAG_MEMORY},
+    {"frag-timeout", required_argument, NULL, OPT_FRAG_TIMEOUT},
+    {"tcp-flows", required_argument, NULL, OPT_TCP_FLOWS},
+    {"tcp-flow-memory", required_argument, NULL, OPT_TCP_FLOW_MEMORY},
+    {"tcp-memory", required_argument, NULL, OPT_TCP_MEMORY},
+    {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -273,6 +298,14 @@ static void defaults(struct cli *c)
     c->dt_types = DNSTAP_DEFAULT_TYPES;
     c->dt_max_frame = CLI_DEFAULT_DNSTAP_MAX_FRAME;
     c->dt_timeout_ms = 10000;
+    c->reassembly = 1;
+    c->frag_datagrams = CLI_DEFAULT_FRAG_DATAGRAMS;
+    c->frag_bytes = CLI_DEFAULT_FRAG_BYTES;
+    c->frag_secs = CLI_DEFAULT_FRAG_SECS;
+    c->tcp_flows = CLI_DEFAULT_TCP_FLOWS;
+    c->tcp_flow_bytes = CLI_DEFAULT_TCP_FLOW_BYTES;
+    c->tcp_bytes = CLI_DEFAULT_TCP_BYTES;
+    c->tcp_secs = CLI_DEFAULT_TCP_SECS;
 }
 
 /* Paths used after a possible chdir("/") (-d) or at exit are made
@@ -304,6 +337,55 @@ void cli_close(struct cli *c)
 }
 
 #define NOT_MINE (-1)
+
+/* Reassembly of IP fragments and DNS over TCP: the bounds. */
+static int opt_reasm(struct cli *c, int opt)
+{
+    unsigned long v;
+    size_t sz;
+
+    switch (opt) {
+    case OPT_NO_REASM: c->reassembly = 0; break;
+    case OPT_FRAG_DATAGRAMS:
+        if (parse_uint(optarg, 1ul << 20, &v) < 0 || v < 1)
+            return fail("invalid --frag-datagrams '%s': 1 to 1048576 expected", optarg);
+        c->frag_datagrams = v;
+        break;
+    case OPT_FRAG_MEMORY:
+        if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > (1u << 30))
+            return fail("invalid --frag-memory '%s': 64k to 1G expected", optarg);
+        c->frag_bytes = sz;
+        break;
+    case OPT_FRAG_TIMEOUT:
+        if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
+            return fail("invalid --frag-timeout '%s': 1 to 3600 seconds expected", optarg);
+        c->frag_secs = (unsigned)v;
+        break;
+    case OPT_TCP_FLOWS:
+        if (parse_uint(optarg, 1ul << 22, &v) < 0 || v < 1)
+            return fail("invalid --tcp-flows '%s': 1 to 4194304 expected", optarg);
+        c->tcp_flows = v;
+        break;
+    case OPT_TCP_FLOW_MEMORY:
+        if (cli_size(optarg, &sz) < 0 || sz < 65538 || sz > (16u << 20))
+            return fail("invalid --tcp-flow-memory '%s': 64k+2 to 16M expected", optarg);
+        c->tcp_flow_bytes = sz;
+        break;
+    case OPT_TCP_MEMORY:
+        if (cli_size(optarg, &sz) < 0 || sz < 65536 || sz > (1u << 30))
+            return fail("invalid --tcp-memory '%s': 64k to 1G expected", optarg);
+        c->tcp_bytes = sz;
+        break;
+    case OPT_TCP_TIMEOUT:
+        if (parse_uint(optarg, 86400, &v) < 0 || v < 1)
+            return fail("invalid --tcp-timeout '%s': 1 to 86400 seconds expected", optarg);
+        c->tcp_secs = (unsigned)v;
+        break;
+    default:
+        return NOT_MINE;
+    }
+    return CLI_RUN;
+}
 
 /* Inputs: pcap and dnstap. Returns CLI_RUN, a result to stop with, or NOT_MINE. */
 static int opt_input(struct cli *c, int opt)
@@ -500,6 +582,8 @@ static enum cli_result positional(struct cli *c, int argc, char **argv)
         c->max_size = c->test_mode ? CLI_COMPAT_MAX_SIZE : CLI_DEFAULT_MAX_SIZE;
 
     if (c->test_mode) {
+        /* The 2004 program dropped fragments and knew no TCP. */
+        c->reassembly = 0;
         /* HOST PORT are accepted and ignored: -T always forwards to its own
          * collector on loopback. */
         if (argc - optind != 0 && argc - optind != 2)
@@ -549,7 +633,8 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, ":ADtTvdi:r:f:L:b:u:g:hV", long_opts,
                               NULL)) != -1) {
-        if ((rc = opt_output(c, opt)) == NOT_MINE && (rc = opt_input(c, opt)) == NOT_MINE)
+        if ((rc = opt_output(c, opt)) == NOT_MINE && (rc = opt_input(c, opt)) == NOT_MINE &&
+            (rc = opt_reasm(c, opt)) == NOT_MINE)
             rc = opt_flags(c, opt, argv);
         if (rc != CLI_RUN)
             return (enum cli_result)rc;

@@ -24,6 +24,13 @@
 #define CLI_DEFAULT_BANNER_SECS 10
 #define CLI_DEFAULT_DNSTAP_MAX_FRAME (256u << 10)
 #define CLI_DEFAULT_SOCKET_MODE 0660
+#define CLI_DEFAULT_FRAG_DATAGRAMS 4096
+#define CLI_DEFAULT_FRAG_BYTES (4u << 20)
+#define CLI_DEFAULT_FRAG_SECS 30
+#define CLI_DEFAULT_TCP_FLOWS 16384
+#define CLI_DEFAULT_TCP_FLOW_BYTES (128u << 10)
+#define CLI_DEFAULT_TCP_BYTES (8u << 20)
+#define CLI_DEFAULT_TCP_SECS 60
 
 struct cli {
     /* filters (2004 options) */
@@ -51,6 +58,14 @@ struct cli {
     uint32_t dt_types; /* --dnstap-types, DNSTAP_TYPE_BIT set */
     size_t dt_max_frame; /* --dnstap-max-frame */
     unsigned dt_timeout_ms; /* --dnstap-timeout: handshake deadline */
+    int reassembly;          /* off with --no-reassembly and -T */
+    size_t frag_datagrams;   /* --frag-datagrams */
+    size_t frag_bytes;       /* --frag-memory */
+    unsigned frag_secs;      /* --frag-timeout */
+    size_t tcp_flows;        /* --tcp-flows */
+    size_t tcp_flow_bytes;   /* --tcp-flow-memory */
+    size_t tcp_bytes;        /* --tcp-memory */
+    unsigned tcp_secs;       /* --tcp-timeout */
 
     /* output: the positional HOST PORT and every --collector */
     int tcp;              /* -t: the positional collector is TCP */

@@ -37,7 +37,7 @@ int log_verbose(void)
 static void vlog(int pri, const char *tag, const char *fmt, va_list ap,
                  const char *err)
 {
-    char line[1024];
+    char line[4096]; /* the stats line: about 1.5 KiB */
 
     vsnprintf(line, sizeof(line), fmt, ap);
     if (log_syslog) {

@@ -33,6 +33,8 @@ struct app {
     struct stage stage;
     struct outputs outputs;
     struct pcapin *inputs;
+    struct wire wire; /* reassembly for every pcap input */
+    int wire_open;
     int n_inputs;
     struct dtsock *dtsocks;
     int n_dtsocks;
@@ -62,6 +64,8 @@ static void make_view(struct app *a, struct stats_view *v, struct view_buf *b)
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_update_stats(&a->inputs[i]);
+    if (a->wire_open)
+        wire_update_stats(&a->wire);
     for (int i = 0; i < a->outputs.n; i++) {
         b->colls[i] = outputs_stats(&a->outputs, i);
         b->coll_names[i] = outputs_name(&a->outputs, i);
@@ -219,8 +223,11 @@ static void on_stats_timer(uv_timer_t *t)
 
 static void file_done(struct app *a)
 {
-    if (--a->files_left == 0 && a->live_inputs == 0)
-        app_stop(a, 0);
+    if (--a->files_left > 0 || a->live_inputs > 0)
+        return;
+    if (a->wire_open)
+        wire_finish(&a->wire);
+    app_stop(a, 0);
 }
 
 static void on_file_done(struct pcapin *in)
@@ -293,6 +300,26 @@ static int open_dnstap(struct app *a)
     return 0;
 }
 
+/* The reassembly tables, at the bounds of the command line. */
+static int open_wire(struct app *a)
+{
+    const struct cli *c = &a->cli;
+    struct wire_conf conf = {
+        .frag = {.max_datagrams = c->frag_datagrams, .max_bytes = c->frag_bytes,
+                 .timeout_ns = (uint64_t)c->frag_secs * 1000000000u},
+        .tcp = {.max_flows = c->tcp_flows, .max_flow_bytes = c->tcp_flow_bytes,
+                .max_bytes = c->tcp_bytes, .idle_ns = (uint64_t)c->tcp_secs * 1000000000u,
+                .window = (uint32_t)c->tcp_flow_bytes},
+    };
+
+    if (wire_init(&a->wire, &a->stage, &conf) < 0) {
+        fprintf(stderr, "tapxfr: out of memory for the reassembly tables\n");
+        return -1;
+    }
+    a->wire_open = 1;
+    return 0;
+}
+
 static int open_inputs(struct app *a)
 {
     char err[PCAP_ERRBUF_SIZE + 512];
@@ -301,12 +328,15 @@ static int open_inputs(struct app *a)
     a->inputs = calloc((size_t)(n ? n : 1), sizeof(*a->inputs));
     if (!a->inputs)
         return -1;
+    if (n && a->cli.reassembly && open_wire(a) < 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         int is_file = i < a->cli.n_files;
         const char *name = is_file ? a->cli.files[i] : a->cli.ifaces[i - a->cli.n_files];
         struct pcapin *in = &a->inputs[a->n_inputs];
 
-        if (pcapin_init(in, &a->loop, &a->stage, name, is_file, a->cli.filter,
+        if (pcapin_init(in, &a->loop, &a->stage, a->wire_open ? &a->wire : NULL, name, is_file,
+                        a->cli.filter,
                         a->cli.pcap_buffer, err, sizeof(err)) < 0) {
             fprintf(stderr, "tapxfr: %s\n", err);
             return -1;
@@ -493,6 +523,8 @@ static int finish(struct app *a)
 
     testmode_close(&a->test);
     outputs_free(&a->outputs);
+    if (a->wire_open)
+        wire_close(&a->wire);
     free(a->inputs);
     free(a->dtsocks);
     free(a->dtfiles);

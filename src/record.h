@@ -44,6 +44,10 @@ struct rec {
     /* pcap: the UDP checksum held only the pseudo header sum (TX offload
      * on the capturing host), so it was accepted unverified. */
     uint8_t csum_offloaded;
+    /* pcap: the message was put together from several packets (IP
+     * fragments, TCP segments), so it is counted as reassembled, not as
+     * received. */
+    uint8_t reassembled;
 
     /* dnstap only; zero / NULL for pcap. */
     int dt_type; /* Dnstap Message.Type value, 0 when not dnstap */

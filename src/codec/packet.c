@@ -19,7 +19,12 @@
 #define ETHERTYPE_8021AD 0x88a8
 #define ETHERTYPE_QINQ 0x9100
 
+#define NFLOG_HDR_LEN 4
+#define NFLOG_TLV_LEN 4
+#define NFULA_PAYLOAD 9
+
 #define PROTO_HOPOPTS 0
+#define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_ROUTING 43
 #define PROTO_FRAGMENT 44
@@ -29,6 +34,10 @@
 /* MF flag and the 13-bit fragment offset; DF and the reserved bit do not
  * make a packet a fragment. */
 #define IPV4_FRAG_MASK 0x3fff
+#define IPV4_MF 0x2000
+#define IPV4_OFFSET_MASK 0x1fff
+#define TCP_MIN_HDR_LEN 20
+#define IPV6_FRAG_HDR_LEN 8
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -129,6 +138,51 @@ static int decode_udp(const uint8_t *u, size_t avail, uint64_t acc,
     return PKT_OK;
 }
 
+/* acc as for UDP; TCP has no "no checksum" value. */
+static int decode_tcp(const uint8_t *t, size_t avail, uint64_t acc, struct pkt_info *info)
+{
+    size_t hl;
+
+    if (avail < TCP_MIN_HDR_LEN)
+        return fail(info, PKT_TCP_SHORT, avail, TCP_MIN_HDR_LEN);
+    info->sport = rd16(t);
+    info->dport = rd16(t + 2);
+    info->tcp_seq = rd32be(t + 4);
+    hl = (size_t)(t[12] >> 4) * 4;
+    if (hl < TCP_MIN_HDR_LEN || hl > avail)
+        return fail(info, PKT_TCP_HDR_LEN, hl, avail);
+    info->tcp_flags = t[13];
+    if (fold(sum_words(t, avail, acc + avail)) != 0) {
+        /* The same TX offload rule as for UDP. */
+        uint16_t pseudo = fold(acc + avail);
+        if ((rd16(t + 16) ^ pseudo) != 0xffff)
+            return PKT_TCP_CHECKSUM;
+        info->csum_offloaded = 1;
+    }
+    info->payload = t + hl;
+    info->payload_len = avail - hl;
+    return PKT_OK;
+}
+
+/* The upper layer of a whole IP payload: UDP, or TCP when asked for. */
+static int decode_transport(unsigned proto, const uint8_t *p, size_t len, struct pkt_info *info)
+{
+    info->proto = (uint8_t)proto;
+    if (proto == PROTO_UDP)
+        return decode_udp(p, len, info->pseudo + PROTO_UDP, info->ip_version == 6, info);
+    if (proto == PROTO_TCP && (info->want & PKT_WANT_TCP))
+        return decode_tcp(p, len, info->pseudo + PROTO_TCP, info);
+    return fail(info, PKT_NOT_UDP, proto, 0);
+}
+
+int pkt_decode_transport(unsigned proto, const uint8_t *data, size_t len, struct pkt_info *info)
+{
+    info->payload = NULL;
+    info->payload_len = 0;
+    info->csum_offloaded = 0;
+    return decode_transport(proto, data, len, info);
+}
+
 /* The caller has checked that len >= 20 and the version is 4. The order of
  * the checks reproduces the 2004 dnslogger-forward, whose compatibility
  * suite compares drop reasons. */
@@ -154,12 +208,31 @@ static int decode_ipv4(const uint8_t *ip, size_t len, struct pkt_info *info)
         return fail(info, PKT_IP_TOTAL_LEN, total, hlen);
     if (total > len)
         return fail(info, PKT_IP_TRUNCATED, total, len);
-    if (rd16(ip + 6) & IPV4_FRAG_MASK)
+    info->pseudo = sum_words(ip + 12, 8, 0);
+    if (rd16(ip + 6) & IPV4_FRAG_MASK) {
+        info->frag_id = rd16(ip + 4);
+        info->frag_offset = (uint32_t)(rd16(ip + 6) & IPV4_OFFSET_MASK) * 8;
+        info->frag_more = (rd16(ip + 6) & IPV4_MF) != 0;
+        info->frag_proto = ip[9];
+        info->frag_data = ip + hlen;
+        info->frag_len = total - hlen;
         return PKT_FRAGMENT;
-    if (ip[9] != PROTO_UDP)
-        return fail(info, PKT_NOT_UDP, ip[9], 0);
-    return decode_udp(ip + hlen, total - hlen,
-                      sum_words(ip + 12, 8, PROTO_UDP), 0, info);
+    }
+    return decode_transport(ip[9], ip + hlen, total - hlen, info);
+}
+
+/* An IPv6 fragment header at p with left bytes of payload from there on. */
+static int ipv6_fragment(const uint8_t *p, size_t left, struct pkt_info *info)
+{
+    if (left < IPV6_FRAG_HDR_LEN)
+        return PKT_EXT_HEADERS;
+    info->frag_proto = p[0];
+    info->frag_offset = rd16(p + 2) & 0xfff8;
+    info->frag_more = p[3] & 1;
+    info->frag_id = rd32be(p + 4);
+    info->frag_data = p + IPV6_FRAG_HDR_LEN;
+    info->frag_len = left - IPV6_FRAG_HDR_LEN;
+    return PKT_FRAGMENT;
 }
 
 static int decode_ipv6(const uint8_t *ip, size_t len, struct pkt_info *info)
@@ -184,8 +257,12 @@ static int decode_ipv6(const uint8_t *ip, size_t len, struct pkt_info *info)
     left = plen;
     nh = ip[6];
     for (n = 0;; n++) {
-        if (nh == PROTO_FRAGMENT)
-            return PKT_FRAGMENT;
+        if (nh == PROTO_FRAGMENT) {
+            /* The routing header is in the unfragmentable part, so the
+             * final destination is known here. */
+            info->pseudo = sum_words(ip + 8, 16, sum_words(final_dst, 16, 0));
+            return ipv6_fragment(p, left, info);
+        }
         if (nh != PROTO_HOPOPTS && nh != PROTO_ROUTING &&
             nh != PROTO_DSTOPTS && nh != PROTO_AH)
             break;
@@ -213,10 +290,8 @@ static int decode_ipv6(const uint8_t *ip, size_t len, struct pkt_info *info)
         p += hl;
         left -= hl;
     }
-    if (nh != PROTO_UDP)
-        return fail(info, PKT_NOT_UDP, nh, 0);
-    return decode_udp(p, left, sum_words(ip + 8, 16, sum_words(final_dst, 16, PROTO_UDP)),
-                      1, info);
+    info->pseudo = sum_words(ip + 8, 16, sum_words(final_dst, 16, 0));
+    return decode_transport(nh, p, left, info);
 }
 
 /* want is 4 or 6 when the link layer already said which, 0 for raw IP
@@ -278,13 +353,56 @@ static int decode_family(const uint8_t *data, size_t caplen, uint32_t fam,
     return fail(info, PKT_NOT_IP, fam, 0);
 }
 
+/* Linux NFLOG: a 4-byte header (family, version, resource id), then TLVs
+ * whose 16-bit length (header included) and type are in the capturing
+ * host's byte order, each padded to 4 bytes; the packet is the value of
+ * NFULA_PAYLOAD. A file read elsewhere does not say which order, so a
+ * length that cannot be is read the other way. */
+static int decode_nflog(const uint8_t *data, size_t caplen, struct pkt_info *info)
+{
+    size_t off = NFLOG_HDR_LEN;
+    unsigned fam;
+
+    if (caplen < NFLOG_HDR_LEN)
+        return PKT_LINK_TRUNCATED;
+    fam = data[0];
+    if (fam != 2 && fam != 10)
+        return fail(info, PKT_NOT_IP, fam, 0);
+    while (caplen - off >= NFLOG_TLV_LEN) {
+        size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
+        unsigned type = data[off + 2] | data[off + 3] << 8;
+
+        if (len < NFLOG_TLV_LEN || len > caplen - off) {
+            len = rd16(data + off);
+            type = rd16(data + off + 2);
+        }
+        if (len < NFLOG_TLV_LEN || len > caplen - off)
+            return PKT_LINK_TRUNCATED;
+        if ((type & 0x7fff) == NFULA_PAYLOAD)
+            return decode_ip(data + off + NFLOG_TLV_LEN, len - NFLOG_TLV_LEN,
+                             fam == 2 ? 4 : 6, info);
+        off += (len + 3) & ~(size_t)3;
+        if (off > caplen)
+            break;
+    }
+    return PKT_LINK_TRUNCATED;
+}
+
 int pkt_decode(int linktype, const uint8_t *data, size_t caplen,
                struct pkt_info *info)
+{
+    return pkt_decode_ex(linktype, data, caplen, 0, info);
+}
+
+int pkt_decode_ex(int linktype, const uint8_t *data, size_t caplen, unsigned want,
+                  struct pkt_info *info)
 {
     uint32_t fam;
 
     /* Only the fields a caller may look at after a failure are reset;
      * the addresses are meaningful only once ip_version is set. */
+    info->want = want;
+    info->proto = 0;
     info->ip_version = 0;
     info->sport = 0;
     info->dport = 0;
@@ -332,6 +450,8 @@ int pkt_decode(int linktype, const uint8_t *data, size_t caplen,
         return decode_ip(data, caplen, 4, info);
     case PKT_LINK_IPV6:
         return decode_ip(data, caplen, 6, info);
+    case PKT_LINK_NFLOG:
+        return decode_nflog(data, caplen, info);
     default:
         return fail(info, PKT_LINK_UNSUPPORTED, (uint32_t)linktype, 0);
     }
@@ -347,6 +467,7 @@ int pkt_link_supported(int linktype)
     case PKT_LINK_LOOP:
     case PKT_LINK_SLL:
     case PKT_LINK_IPV4:
+    case PKT_LINK_NFLOG:
     case PKT_LINK_IPV6:
     case PKT_LINK_SLL2:
         return 1;
@@ -362,7 +483,8 @@ const char *pkt_reason_name(int reason)
         "ip_short",     "ip_version",       "ip_hdr_len",     "ip_checksum",
         "ip_total_len", "ip_truncated",     "fragment",       "ext_headers",
         "not_udp",      "udp_short",        "udp_len",        "udp_truncated",
-        "udp_checksum",
+        "udp_checksum", "tcp_short",        "tcp_hdr_len",    "tcp_checksum",
+        "not_dns_port",
     };
     /* Compared without negating, which would overflow for INT_MIN. */
     if (reason > 0 || reason <= -PKT_REASON_COUNT)

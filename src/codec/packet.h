@@ -15,6 +15,8 @@
  *                        LINKTYPE_RAW 101, DLT_IPV4 228, DLT_IPV6 229)
  *   PKT_LINK_LOOP  (108) OpenBSD loopback: family in network order
  *   PKT_LINK_SLL   (113) Linux cooked v1 (16 bytes, protocol at 14)
+ *   PKT_LINK_NFLOG (239) Linux NFLOG: a 4-byte header (family 2 or 10),
+ *                        then TLVs; the packet is the NFULA_PAYLOAD value
  *   PKT_LINK_SLL2  (276) Linux cooked v2 (20 bytes, protocol at 0)
  * VLAN tags are also accepted after SLL/SLL2 protocol fields.
  *
@@ -32,6 +34,14 @@
  * the pseudo header sum (TX checksum offload on the capturing host) is
  * accepted and flagged in csum_offloaded. The payload is the UDP length - 8
  * bytes (bytes past the UDP length inside the IP payload are ignored).
+ *
+ * pkt_decode() is the 2004 program's view (fragments and TCP are not
+ * DNS). pkt_decode_ex() with PKT_WANT_TCP decodes TCP too (header length,
+ * checksum over the pseudo header with the same offload rule; payload =
+ * the segment's data), and fills the frag_* fields of a fragment, which
+ * still returns PKT_FRAGMENT: a reassembler (codec/ipfrag.h) takes it, and
+ * pkt_decode_transport() decodes the UDP or TCP header of the whole
+ * datagram with the addresses of the first call.
  */
 #ifndef TAPXFR_CODEC_PACKET_H
 #define TAPXFR_CODEC_PACKET_H
@@ -47,6 +57,7 @@
 #define PKT_LINK_SLL 113
 #define PKT_LINK_IPV4 228
 #define PKT_LINK_IPV6 229
+#define PKT_LINK_NFLOG 239
 #define PKT_LINK_SLL2 276
 
 #define PKT_MAX_VLAN_TAGS 4
@@ -73,7 +84,12 @@ enum pkt_reason {
     PKT_UDP_LEN = -14,         /* UDP length < 8 */
     PKT_UDP_TRUNCATED = -15,   /* UDP length > IP payload available */
     PKT_UDP_CHECKSUM = -16,    /* checksum wrong, or zero over IPv6 */
-    PKT_REASON_COUNT = 17
+    PKT_TCP_SHORT = -17,       /* fewer than 20 bytes for the TCP header */
+    PKT_TCP_HDR_LEN = -18,     /* data offset < 5 words or beyond the segment */
+    PKT_TCP_CHECKSUM = -19,    /* TCP checksum wrong */
+    PKT_NOT_DNS_PORT = -20,    /* reassembled, but port 53 at neither end
+                                  (input/wire.c; the decoder never says it) */
+    PKT_REASON_COUNT = 21
 };
 
 /* What the decoder learned. On failure, the fields reached before the
@@ -102,13 +118,46 @@ struct pkt_info {
      * outgoing packets do when captured on a host with checksum offload;
      * such packets are accepted unverified. */
     uint8_t csum_offloaded;
+
+    /* pkt_decode_ex() only: */
+    unsigned want;     /* PKT_WANT_* of the call */
+    uint8_t proto;     /* the upper-layer protocol decoded (17, 6) */
+    uint64_t pseudo;   /* unfolded sum of the pseudo header's addresses */
+    uint32_t tcp_seq;  /* TCP: sequence number, */
+    uint8_t tcp_flags; /* and flags (FIN 0x01, SYN 0x02, RST 0x04, ...) */
+    /* PKT_FRAGMENT: the fragment, for a reassembler. IPv4: the IP id and
+     * protocol; IPv6: the fragment header's id and next header. */
+    uint32_t frag_id;
+    uint32_t frag_offset; /* bytes */
+    uint8_t frag_more;
+    uint8_t frag_proto;
+    const uint8_t *frag_data; /* the fragment's payload, in data */
+    size_t frag_len;
 };
+
+#define PKT_WANT_TCP 1 /* decode TCP rather than return PKT_NOT_UDP */
+
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
 
 /* Decodes one packet of the given link type. data/caplen are the captured
  * bytes. Returns PKT_OK and fills *info (payload points into data), or a
  * negative enum pkt_reason. Never reads outside [data, data + caplen). */
 int pkt_decode(int linktype, const uint8_t *data, size_t caplen,
                struct pkt_info *info);
+
+/* The same, with the PKT_WANT_* of want: TCP decoded (PKT_OK, proto 6),
+ * and a fragment's frag_* fields filled (PKT_FRAGMENT). */
+int pkt_decode_ex(int linktype, const uint8_t *data, size_t caplen,
+                  unsigned want, struct pkt_info *info);
+
+/* Decodes the UDP (or, with PKT_WANT_TCP in info->want, TCP) header of a
+ * reassembled IP payload of protocol proto, with the addresses and
+ * pseudo header sum that pkt_decode_ex() left in *info. Returns PKT_OK
+ * with payload / ports filled, or a negative enum pkt_reason. */
+int pkt_decode_transport(unsigned proto, const uint8_t *data, size_t len,
+                         struct pkt_info *info);
 
 /* Whether pkt_decode() supports the link type. */
 int pkt_link_supported(int linktype);

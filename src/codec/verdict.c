@@ -8,6 +8,8 @@ const char *verdict_name(int v)
         return "ok";
     if (v == VERDICT_MALFORMED)
         return "malformed";
+    if (v == VERDICT_HELD)
+        return "held";
     if (verdict_is_packet(v))
         return pkt_reason_name(v);
     if (v < VERDICT_DNS_BASE && v > VERDICT_DNS_BASE - DNS_VERDICT_COUNT)

@@ -31,6 +31,8 @@ enum verdict {
     VERDICT_DNS_NO_ANSWER = VERDICT_DNS_BASE + DNS_DROP_NO_ANSWER,
     VERDICT_DNS_NOT_AUTH = VERDICT_DNS_BASE + DNS_DROP_NOT_AUTH,
     VERDICT_DNS_OVERSIZE = VERDICT_DNS_BASE + DNS_DROP_OVERSIZE,
+    /* -48 ..: the stage and the inputs' reassemblers */
+    VERDICT_HELD = VERDICT_STAGE_BASE, /* taken by a reassembler */
 };
 
 /* The verdict of a DNS check result (DNS_FORWARD stays VERDICT_OK). */

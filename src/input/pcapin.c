@@ -54,7 +54,10 @@ static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *by
      * nanoseconds; the handle knows which. */
     int32_t nsec = (int32_t)(h->ts.tv_usec * in->ts_scale);
 
-    pcapin_packet(in->stage, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
+    if (in->wire)
+        wire_packet(in->wire, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
+    else
+        pcapin_packet(in->stage, in->linktype, bytes, h->caplen, h->ts.tv_sec, nsec, &info);
     /* Stop between packets, never inside one: after this check the next
      * packet always has room, so a file record is never dropped. */
     if (in->is_file && stage_full(in->stage))
@@ -66,7 +69,12 @@ static int set_filter(struct pcapin *in, char *errbuf, size_t errlen)
     struct bpf_program prog;
     const char *f = in->filter;
 
-    if (!f)
+    /* libpcap cannot filter NFLOG: netfilter's rule chose the packets. */
+    if (!f && in->linktype == DLT_NFLOG)
+        f = "";
+    else if (!f && in->wire)
+        f = in->linktype == DLT_EN10MB ? PCAPIN_FILTER_ETHER_REASM : PCAPIN_FILTER_OTHER_REASM;
+    else if (!f)
         f = in->linktype == DLT_EN10MB ? PCAPIN_FILTER_ETHER : PCAPIN_FILTER_OTHER;
     if (pcap_compile(in->p, &prog, f, 1, PCAP_NETMASK_UNKNOWN) < 0) {
         snprintf(errbuf, errlen, "%s: invalid filter '%s': %s", in->name ? in->name : "default device",
@@ -214,7 +222,8 @@ static void on_file_closed(struct filein *f)
     release(f->data);
 }
 
-int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, const char *name, int is_file, const char *filter, size_t buffer_size,
+int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, struct wire *wire,
+                const char *name, int is_file, const char *filter, size_t buffer_size,
                 char *errbuf, size_t errlen)
 {
     int rc, fatal = 0;
@@ -222,6 +231,7 @@ int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage, const c
     memset(in, 0, sizeof(*in));
     in->loop = loop;
     in->stage = stage;
+    in->wire = wire;
     in->name = name;
     in->is_file = is_file;
     in->filter = filter;

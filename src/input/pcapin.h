@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "input/filein.h"
+#include "input/wire.h"
 #include "stage/stage.h"
 
 /* Default capture filter for Ethernet: UDP port 53, bare or inside one or
@@ -22,12 +23,21 @@
 #define PCAPIN_FILTER_ETHER \
     "udp port 53 or (vlan and udp port 53) or (vlan and udp port 53)"
 #define PCAPIN_FILTER_OTHER "udp port 53"
+/* With reassembly: also TCP port 53, and the fragments that carry no port
+ * (IPv4: a non-zero offset; IPv6: a fragment header right after the fixed
+ * one, where every sender puts it); ports are checked again once whole. */
+#define PCAPIN_DNS_REASM \
+    "(udp port 53 or tcp port 53 or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))"
+#define PCAPIN_FILTER_ETHER_REASM \
+    PCAPIN_DNS_REASM " or (vlan and " PCAPIN_DNS_REASM ") or (vlan and " PCAPIN_DNS_REASM ")"
+#define PCAPIN_FILTER_OTHER_REASM PCAPIN_DNS_REASM
 #define PCAPIN_FILE_BATCH 512
 #define PCAPIN_FILE_BUF (1 << 20)
 
 struct pcapin {
     uv_loop_t *loop;
     struct stage *stage;
+    struct wire *wire; /* NULL: whole UDP datagrams only */
     const char *name;  /* interface or file name; NULL: default device */
     const char *filter;/* user filter or NULL */
     size_t buffer_size;
@@ -53,7 +63,7 @@ struct pcapin {
  * unsupported link type) are reported at startup. errbuf receives one line
  * on failure. Returns 0 or a negative code. */
 int pcapin_init(struct pcapin *in, uv_loop_t *loop, struct stage *stage,
-                const char *name, int is_file,
+                struct wire *wire, const char *name, int is_file,
                 const char *filter, size_t buffer_size,
                 char *errbuf, size_t errlen);
 

@@ -11,15 +11,38 @@ void stage_init(struct stage *s, const struct dns_filter *filter, struct outputs
     s->outputs = outputs;
 }
 
+static void count_undecoded(struct stats *st, int verdict)
+{
+    if (verdict == PKT_FRAGMENT || verdict == PKT_NOT_UDP || verdict == PKT_NOT_DNS_PORT)
+        st->ignored++;
+    else
+        st->malformed++;
+    if (verdict_is_packet(verdict))
+        st->malformed_by[-verdict]++;
+}
+
 void stage_undecoded(struct stage *s, int verdict)
 {
     s->stats.received++;
-    if (verdict == PKT_FRAGMENT || verdict == PKT_NOT_UDP)
-        s->stats.ignored++;
-    else
-        s->stats.malformed++;
-    if (verdict_is_packet(verdict))
-        s->stats.malformed_by[-verdict]++;
+    count_undecoded(&s->stats, verdict);
+}
+
+void stage_held(struct stage *s)
+{
+    s->stats.received++;
+    s->stats.held++;
+}
+
+void stage_reassembled_bad(struct stage *s, int verdict)
+{
+    s->stats.reassembled++;
+    count_undecoded(&s->stats, verdict);
+}
+
+void stage_reassembled_segment(struct stage *s)
+{
+    s->stats.reassembled++;
+    s->stats.held++;
 }
 
 void stage_kernel_drops(struct stage *s, uint64_t n)
@@ -69,7 +92,10 @@ int stage_submit(struct stage *s, const struct rec *r)
     struct dns_header h;
     int v = dns_check(&s->filter, r->msg, r->msg_len, &h);
 
-    s->stats.received++;
+    if (r->reassembled)
+        s->stats.reassembled++;
+    else
+        s->stats.received++;
     s->stats.csum_offloaded += r->csum_offloaded;
     if (!count_check(&s->stats, v))
         return verdict_dns(v);

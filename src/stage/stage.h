@@ -39,6 +39,18 @@ void stage_init(struct stage *s, const struct dns_filter *filter, struct outputs
  * verdict's outcome (malformed, or ignored for fragments and non-UDP). */
 void stage_undecoded(struct stage *s, int verdict);
 
+/* A packet taken by a reassembler (a fragment, a TCP segment): counted as
+ * received and held. */
+void stage_held(struct stage *s);
+
+/* A reassembled datagram that gave no DNS message (bad checksum, not port
+ * 53): counted as reassembled and under the verdict's outcome. */
+void stage_reassembled_bad(struct stage *s, int verdict);
+
+/* A reassembled datagram that is a TCP segment: reassembled, and held by
+ * the TCP reassembler. */
+void stage_reassembled_segment(struct stage *s);
+
 /* Packets the kernel dropped before a live capture read them. */
 void stage_kernel_drops(struct stage *s, uint64_t n);
 

@@ -1,9 +1,13 @@
 /* stats.h: the counters of one tapxfr process, in three scopes.
  *
- * Every record an input reads is counted once in `received` and then in
- * exactly one of: malformed (the packet or frame did not decode), ignored
- * (decoded, but not DNS over UDP: fragments, other protocols), dns_error
- * (DNS header too short or insane), queries, responses. Every response is
+ * Every packet or frame an input reads is counted once in `received` and
+ * then in exactly one of: malformed (it did not decode), ignored (decoded,
+ * but not DNS: other protocols, and fragments when not reassembling),
+ * held (taken by a reassembler: input/wire.h), dns_error (DNS header too
+ * short or insane), queries, responses. A message a reassembler completes
+ * is counted in `reassembled` and then in one of those outcomes, so
+ *   received + reassembled == malformed + ignored + held + dns_error
+ *                             + queries + responses. Every response is
  * then counted, per collector, in exactly one of forwarded or a drop_*
  * counter once it has left the queue, so at exit
  *   forwarded + dropped == responses   (for each collector).
@@ -20,6 +24,8 @@
 #include <stdint.h>
 
 #include "codec/frame.h"
+#include "codec/ipfrag.h"
+#include "codec/tcpdns.h"
 #include "codec/packet.h"
 
 #define STATS_DNSTAP_TYPES 15 /* Dnstap Message.Type values 1..14 */
@@ -46,6 +52,10 @@ struct stats {
     uint64_t responses;
     uint64_t filtered[STATS_DROP_COUNT]; /* drops decided before queueing */
     uint64_t kernel_drops;               /* pcap ps_drop + ps_ifdrop */
+    uint64_t held;        /* packets taken by a reassembler */
+    uint64_t reassembled; /* records a reassembler completed */
+    struct ipfrag_stats frag; /* copied from the reassemblers on report */
+    struct tcpdns_stats tcp;
     uint64_t csum_offloaded; /* UDP checksum left to the NIC, unverified */
 };
 

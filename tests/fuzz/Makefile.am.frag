@@ -9,14 +9,15 @@
 # tests/fuzz/corpus/<t>/ in `make check` (and under ASan/UBSan in
 # `make check-asan`); and by `make fuzz` (tests/fuzz/build.sh) as a real
 # libFuzzer binary with clang, for tests/fuzz/run.sh.
-FUZZ_TARGETS = packet dns frame dnstap dnstap_scan collect
+FUZZ_TARGETS = packet dns frame dnstap dnstap_scan collect ipfrag
 FUZZ_REPLAYERS = \
 	tests/fuzz/replay_packet \
 	tests/fuzz/replay_dns \
 	tests/fuzz/replay_frame \
 	tests/fuzz/replay_dnstap \
 	tests/fuzz/replay_dnstap_scan \
-	tests/fuzz/replay_collect
+	tests/fuzz/replay_collect \
+	tests/fuzz/replay_ipfrag
 check_PROGRAMS += $(FUZZ_REPLAYERS)
 TESTS += tests/fuzz/run_replay.sh
 
@@ -41,6 +42,9 @@ tests_fuzz_replay_dnstap_scan_LDADD = $(CODEC_LIBS)
 tests_fuzz_replay_collect_SOURCES = tests/fuzz/fuzz_collect.c $(FUZZ_COMMON)
 tests_fuzz_replay_collect_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_replay_collect_LDADD = $(CODEC_LIBS)
+tests_fuzz_replay_ipfrag_SOURCES = tests/fuzz/fuzz_ipfrag.c $(FUZZ_COMMON)
+tests_fuzz_replay_ipfrag_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_replay_ipfrag_LDADD = $(CODEC_LIBS)
 
 # The corpora, the scripts, the dictionaries and this fragment (listed
 # one by one: an in-tree build leaves objects and binaries in tests/fuzz).

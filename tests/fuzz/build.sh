@@ -2,8 +2,8 @@
 # build.sh: builds the libFuzzer binaries of the fuzz targets.
 #
 # Usage: tests/fuzz/build.sh OUTDIR [TARGET...]
-#   TARGET is packet, dns, frame, dnstap, dnstap_scan or collect (default:
-#   all); each becomes OUTDIR/fuzz_TARGET.
+#   TARGET is packet, dns, frame, dnstap, dnstap_scan, collect or ipfrag
+#   (default: all); each becomes OUTDIR/fuzz_TARGET.
 #
 # Needs clang with libFuzzer (Debian: clang, libclang-rt-14-dev), protoc-c
 # and the fstrm and protobuf-c development files. Works from the source
@@ -16,13 +16,13 @@
 set -eu
 
 usage() {
-    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect ...]" >&2
+    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect|ipfrag ...]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
 out=$1
 shift
-targets=${*:-packet dns frame dnstap dnstap_scan collect}
+targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-clang}

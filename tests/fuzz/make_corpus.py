@@ -3,8 +3,13 @@
 
 Usage: make_corpus.py OUTDIR
 
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan and
+<<<<<<< HEAD
+Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
+collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+=======
+Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan, tcpdns and
 collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
+>>>>>>> tcpdns
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -23,6 +28,11 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
+<<<<<<< HEAD
+  ipfrag   config byte + 5-byte fragment records (hand-made sequences)
+=======
+  tcpdns   config byte + segment records (see fuzz_tcpdns.c)
+>>>>>>> tcpdns
 Standard library only.
 """
 
@@ -363,6 +373,103 @@ def scan_edge_cases():
     return cases
 
 
+<<<<<<< HEAD
+def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
+    """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
+    byte offset that is not a multiple of 8 sets the misaligned bit), length.
+    step is the time step code (0 none, 3 one timeout, 4 timeout + 1)."""
+    flags = int(v6) | key << 1 | int(more) << 3 | step << 4
+    units = off // 8 | (0x8000 if off % 8 else 0)
+    return struct.pack(">BHH", flags, units, length)
+
+
+def ipfrag_seeds():
+    """(name, input) pairs: each rule of ipfrag.h once.
+    Config byte: bits 0-1 max_datagrams (1, 2, 4, 64), bits 2-3 max_bytes
+    (64, 1500, 9000, 200000), bits 4-5 timeout (1, 1000, 1e6 ns, 30 s)."""
+    roomy = 3 | 3 << 2 | 3 << 4
+    r = ipfrag_record
+    seeds = [
+        ("in order", [r(0, 16, True), r(16, 5)]),
+        ("reversed v6", [r(16, 5, v6=True), r(0, 16, True, v6=True)]),
+        ("duplicate", [r(0, 8, True), r(0, 8, True), r(8, 3)]),
+        ("overlap then dead", [r(0, 16, True), r(8, 16, True), r(24, 1)]),
+        ("not a multiple of 8", [r(0, 12, True), r(12, 1)]),
+        ("misaligned", [r(0, 8, True), r(9, 8)]),
+        ("two lasts", [r(16, 4), r(16, 5), r(0, 16, True)]),
+        ("atomic v6 beside one in progress",
+         [r(8, 8, True, True), r(0, 30, v6=True), r(16, 1, v6=True),
+          r(0, 8, True, True)]),
+        ("timeout edge", [r(0, 8, True), r(8, 1, step=3),
+                          r(0, 8, True, key=1), r(8, 1, key=1, step=4)]),
+        ("interleaved", [r(0, 8, True, key=0), r(0, 8, True, True, 1),
+                         r(8, 2, key=2), r(8, 1, v6=True, key=1),
+                         r(8, 1, key=0), r(0, 8, True, key=2)]),
+        ("v6 at 65535", [r(i * 1456, 1456, True, True) for i in range(45)] +
+         [r(45 * 1456, 15, v6=True)]),
+        ("v4 past 65515", [r(0, 1480, True), r(65512, 4)]),
+    ]
+    out = [(name, bytes((roomy,)) + b"".join(recs)) for name, recs in seeds]
+    # Bounds: one datagram at a time, and 64 bytes held.
+    out.append(("evict by count", bytes((0 | 3 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 8, True), r(0, 8, True, key=1), r(8, 1), r(8, 1, key=1)])))
+    out.append(("evict by bytes", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 40, True), r(0, 24, True, key=1), r(24, 8, True, key=1),
+         r(40, 1), r(32, 1, key=1)])))
+    out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
+        [r(0, 64, True), r(64, 1)])))
+    return out
+=======
+def tcpdns_msg(i, n=40, query=False):
+    """A framed dnsgen-like response (QR set, one question) of n bytes."""
+    flags = 0x0100 if query else 0x8180
+    body = bytes(ord("a") + (i * 7 + j) % 26 for j in range(n - 12))
+    return struct.pack(">HHHHHHH", n, i, flags, 1, 1, 0, 0) + body
+
+
+def tcpdns_rec(flags, flow, step, off, payload, seconds=False, expire=False):
+    """One segment record of fuzz_tcpdns.c."""
+    b0 = flags | flow << 3 | (0x40 if expire else 0) | (0x80 if seconds else 0)
+    return struct.pack(">BBhB", b0, step, off, len(payload)) + payload
+
+
+def tcpdns_seeds(outdir):
+    SYN, FIN, RST = 1, 2, 4
+    stream = b"".join(tcpdns_msg(i, 20 + 13 * i) for i in range(6))
+    chunks = [stream[i:i + 50] for i in range(0, len(stream), 50)]
+    cases = []
+    # In order after a SYN, then FIN.
+    cases.append([tcpdns_rec(SYN, 0, 0, 0, b"")] +
+                 [tcpdns_rec(FIN if k == len(chunks) - 1 else 0, 0, 1, 0, c)
+                  for k, c in enumerate(chunks)])
+    # Fast Open, then a swap (second chunk first) and a retransmit.
+    r = [tcpdns_rec(SYN, 1, 0, 0, chunks[0])]
+    r.append(tcpdns_rec(0, 1, 1, len(chunks[1]), chunks[2]))
+    r.append(tcpdns_rec(0, 1, 1, -len(chunks[1]) - len(chunks[2]), chunks[1]))
+    r.append(tcpdns_rec(0, 1, 1, -len(chunks[1]), chunks[1]))
+    cases.append(r)
+    # Mid-stream pick-up, a query, a zero length, a lost chunk, RST.
+    odd = tcpdns_msg(1, 30) + tcpdns_msg(2, 50, True) + b"\0\0" + tcpdns_msg(3)
+    cases.append([tcpdns_rec(0, 2, 0, 0, stream[7:60]),
+                  tcpdns_rec(0, 2, 1, 0, odd),
+                  tcpdns_rec(0, 2, 1, 100, stream[100:200]),
+                  tcpdns_rec(0, 2, 4, 0, b"", seconds=True),
+                  tcpdns_rec(RST, 2, 1, 0, b"")])
+    # Several flows interleaved, one left idle to expire.
+    r = []
+    for f in range(4):
+        r.append(tcpdns_rec(SYN, f + 3, 0, 0, b""))
+    for c in chunks[:4]:
+        for f in range(4):
+            r.append(tcpdns_rec(0, f + 3, 1, 0, c))
+    r.append(tcpdns_rec(0, 3, 70, 0, b"", seconds=True, expire=True))
+    cases.append(r)
+    for k, case in enumerate(cases):
+        for sel in (0x0f, 0x33, 0x80 | 0x3e, 0x42, 0x3f):
+            write(outdir, "tcpdns", bytes([sel ^ k]) + b"".join(case))
+>>>>>>> tcpdns
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -451,6 +558,12 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
+<<<<<<< HEAD
+    for _, data in ipfrag_seeds():
+        write(outdir, "ipfrag", data)
+=======
+    tcpdns_seeds(outdir)
+>>>>>>> tcpdns
     shutil.rmtree(tmp)
 
 

@@ -315,12 +315,13 @@ MALFORMED = "malformed"      # broken: lengths, checksums, truncation
 
 
 class Datagram:
-    __slots__ = ("family", "src", "dst", "sport", "dport", "payload", "offloaded")
+    __slots__ = ("family", "src", "dst", "sport", "dport", "payload", "offloaded", "transport")
 
     def __init__(self, family, src, dst, sport, dport, payload, offloaded=False):
         self.family, self.src, self.dst = family, src, dst
         self.sport, self.dport, self.payload = sport, dport, payload
         self.offloaded = offloaded   # checksum field = pseudo-header sum only
+        self.transport = "udp"
 
 
 def ones_sum(data):
@@ -495,6 +496,64 @@ def decode_frame(linktype, frame):
                     offloaded)
 
 
+def _ip_layer(linktype, frame):
+    """(version, src, dst, proto, l4 bytes) of an unfragmented IPv4 or IPv6
+    packet without extension headers, or None."""
+    r = link_strip(linktype, frame)
+    if isinstance(r, str):
+        return None
+    ver, off = r
+    p = bytes(memoryview(frame)[off:])
+    if ver == 4:
+        if len(p) < 20 or p[0] >> 4 != 4 or ones_sum(p[:(p[0] & 0x0F) * 4]) != 0xFFFF:
+            return None
+        ihl, tot = (p[0] & 0x0F) * 4, _be16(p, 2)
+        if ihl < 20 or tot < ihl or tot > len(p) or _be16(p, 6) & 0x3FFF:
+            return None
+        return 4, p[12:16], p[16:20], p[9], p[ihl:tot]
+    if len(p) < 40 or p[0] >> 4 != 6 or 40 + _be16(p, 4) > len(p):
+        return None
+    return 6, p[8:24], p[24:40], p[6], p[40:40 + _be16(p, 4)]
+
+
+def tcp_dns(linktype, frame, port=53):
+    """What tapxfr's DNS over TCP reassembly makes of one captured segment
+    that is a connection of its own, as gen_pcap writes them (a whole
+    length-prefixed message, no SYN): a Datagram (transport "tcp") when
+    the segment is on the port, its checksum right, and its payload one
+    whole message of at least a DNS header with plausible counts and QR
+    set (tcpdns skips queries as implausible);
+    MALFORMED for a wrong TCP checksum on the port; None otherwise."""
+    ip = _ip_layer(linktype, frame)
+    if ip is None or ip[3] != 6 or len(ip[4]) < 20:
+        return None
+    ver, src, dst, _proto, seg = ip
+    sport, dport = _be16(seg, 0), _be16(seg, 2)
+    if port not in (sport, dport):
+        return None
+    hl = (seg[12] >> 4) * 4
+    if hl < 20 or hl > len(seg):
+        return MALFORMED
+    if ver == 4:
+        pseudo = src + dst + struct.pack(">BBH", 0, 6, len(seg))
+    else:
+        pseudo = src + dst + struct.pack(">IxxxB", len(seg), 6)
+    if ones_sum(pseudo + seg) != 0xFFFF:
+        return MALFORMED
+    data = seg[hl:]
+    if len(data) < 14 or _be16(data, 0) != len(data) - 2:
+        return None
+    msg = data[2:]
+    _flags, qd, an, ns, ar = struct.unpack_from(">HHHHH", msg, 2)
+    if qd >= 16 or an >= 1024 or ns >= 1024 or ar >= 1024:
+        return None
+    if not msg[2] & 0x80:
+        return None   # codec/tcpdns.c takes a message without QR for noise
+    d = Datagram(ver, bytes(src), bytes(dst), sport, dport, bytes(msg))
+    d.transport = "tcp"
+    return d
+
+
 # ------------------------------------------------------------ DNS + oracle
 
 QR, AA, TC = 0x8000, 0x0400, 0x0200
@@ -574,12 +633,16 @@ class Expected:
 
 
 def oracle_frames(linktype, frames, auth_only=False, drop_empty=False,
-                  max_size=DEFAULT_MAX_SIZE, port=53):
-    """The oracle over frames [(caplen, origlen, data)]. See Expected."""
+                  max_size=DEFAULT_MAX_SIZE, port=53, reassembly=True):
+    """The oracle over frames [(caplen, origlen, data)]. See Expected.
+    With reassembly (tapxfr's default), DNS over TCP segments as gen_pcap
+    writes them are records too (tcp_dns())."""
     ex = Expected()
     for i, (_caplen, _orig, data) in enumerate(frames):
         ex.frames += 1
         d = decode_frame(linktype, data)
+        if d == NOT_UDP and reassembly and port == 53:
+            d = tcp_dns(linktype, data, port) or NOT_UDP
         if isinstance(d, str):
             # Broken packets count as malformed only when they would have
             # reached tapxfr at all; approximated, informational only.
