@@ -443,7 +443,14 @@ if t.check(st is not None, "a 'tapxfr: stats:' line on stderr", run.stderr[-1500
     t.eq(st.get("responses"), len(want), "stats: responses")
     t.eq(st.get("forwarded"), len(want), "stats: forwarded")
     t.eq(st.get("dropped"), 0, "stats: dropped")
-    t.eq(st.get("queries"), len(queries), "stats: queries")
+    nq_tcp = sum(1 for x in queries if x[3] == "tcp")
+    t.eq(st.get("queries"), len(queries), "stats: queries: every query kdig sent (%d over UDP, %d over TCP)"
+         % (len(queries) - nq_tcp, nq_tcp))
+    keys = ("received", "reassembled", "malformed", "ignored", "held", "dns_error", "queries", "responses")
+    if t.check(all(isinstance(st.get(k), int) for k in keys), "stats: has " + " ".join(keys)):
+        t.eq(st["received"] + st["reassembled"],
+             sum(st[k] for k in keys[2:]),
+             "stats: received + reassembled == malformed + ignored + held + dns_error + queries + responses")
     t.info("stats line: %s" % " ".join("%s=%s" % kv for kv in st.items()))
     t.info("for comparison: %d UDP answers came in fragments, %d DNS messages over TCP (answers "
            "and queries)" % (sum(len(v) for k, v in kinds.items() if "fragmented" in k),
