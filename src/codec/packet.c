@@ -224,8 +224,12 @@ static int decode_ipv4(const uint8_t *ip, size_t len, struct pkt_info *info)
 /* An IPv6 fragment header at p with left bytes of payload from there on. */
 static int ipv6_fragment(const uint8_t *p, size_t left, struct pkt_info *info)
 {
+    /* Cut short, it is still a fragment to the 2004 program's eyes; a
+     * reassembler sees no data (frag_data NULL) and calls it broken. */
+    info->frag_data = NULL;
+    info->frag_len = 0;
     if (left < IPV6_FRAG_HDR_LEN)
-        return PKT_EXT_HEADERS;
+        return PKT_FRAGMENT;
     info->frag_proto = p[0];
     info->frag_offset = rd16(p + 2) & 0xfff8;
     info->frag_more = p[3] & 1;

@@ -131,7 +131,8 @@ struct pkt_info {
     uint32_t frag_offset; /* bytes */
     uint8_t frag_more;
     uint8_t frag_proto;
-    const uint8_t *frag_data; /* the fragment's payload, in data */
+    const uint8_t *frag_data; /* the fragment's payload, in data; NULL
+                                 when the fragment header is cut short */
     size_t frag_len;
 };
 

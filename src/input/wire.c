@@ -161,6 +161,10 @@ static int fragment(struct wire *w, struct pkt_info *info, int64_t sec, int32_t 
     struct ipfrag_out out;
     int rc;
 
+    if (!info->frag_data) {
+        stage_undecoded(w->stage, PKT_EXT_HEADERS);
+        return PKT_EXT_HEADERS;
+    }
     k.family = info->ip_version;
     k.proto = info->ip_version == 4 ? info->frag_proto : 0;
     k.id = info->frag_id;

@@ -1,10 +1,13 @@
-/* fuzz_packet.c: pkt_decode() on any bytes, under every link type.
+/* fuzz_packet.c: pkt_decode() and pkt_decode_ex() on any bytes, under
+ * every link type.
  *
  * Input: one selector byte, then the captured packet. The selector picks
- * the link type (selector % 10: the nine supported types in the order of
+ * the link type (selector % 11: the ten supported types in the order of
  * the table below, then one unsupported type), so one corpus covers them
  * all; 0x02 + a raw IPv4 packet is how the conformance cases are seeded,
- * 0x01 + an Ethernet frame how the captures are. */
+ * 0x01 + an Ethernet frame how the captures are. pkt_decode_ex() must
+ * agree with pkt_decode() on UDP, keep TCP payloads and fragments inside
+ * the input, and pkt_decode_transport() on a fragment's bytes too. */
 #include "config.h"
 
 #include <string.h>
@@ -15,7 +18,7 @@
 static const int links[] = {
     PKT_LINK_NULL, PKT_LINK_EN10MB, PKT_LINK_RAW,  PKT_LINK_RAW_ALT,
     PKT_LINK_LOOP, PKT_LINK_SLL,    PKT_LINK_IPV4, PKT_LINK_IPV6,
-    PKT_LINK_SLL2,
+    PKT_LINK_SLL2, PKT_LINK_NFLOG,
     147, /* LINKTYPE_USER0: never supported */
 };
 #define NLINKS (sizeof(links) / sizeof(links[0]))
@@ -63,6 +66,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&again, 0, sizeof(again));
     FUZZ_CHECK(pkt_decode(link, pkt, len, &again) == rc);
     FUZZ_CHECK(memcmp(&info, &again, sizeof(info)) == 0);
+
+    /* With TCP and fragments: the same verdict on everything else. */
+    memset(&again, 0, sizeof(again));
+    {
+        int rx = pkt_decode_ex(link, pkt, len, PKT_WANT_TCP, &again);
+
+        FUZZ_CHECK(rx <= PKT_OK && rx > -PKT_REASON_COUNT);
+        if (rc == PKT_OK) {
+            FUZZ_CHECK(rx == PKT_OK && again.proto == 17);
+            FUZZ_CHECK(again.payload == info.payload && again.payload_len == info.payload_len);
+        } else if (rc != PKT_NOT_UDP) {
+            FUZZ_CHECK(rx == rc);
+        }
+        if (rx == PKT_OK && again.payload)
+            FUZZ_CHECK(fuzz_inside(again.payload, again.payload_len, pkt, len));
+        if (rx == PKT_FRAGMENT) {
+            int rt;
+
+            FUZZ_CHECK(again.frag_data != NULL || again.frag_len == 0);
+            if (again.frag_data)
+                FUZZ_CHECK(fuzz_inside(again.frag_data, again.frag_len, pkt, len));
+            rt = again.frag_data ? pkt_decode_transport(again.frag_proto, again.frag_data,
+                                                        again.frag_len, &again)
+                                 : PKT_OK;
+            FUZZ_CHECK(rt <= PKT_OK && rt > -PKT_REASON_COUNT);
+            if (rt == PKT_OK && again.payload)
+                FUZZ_CHECK(fuzz_inside(again.payload, again.payload_len, pkt, len));
+        }
+    }
 
     /* The checksum helper on the whole input: a buffer with its own
      * checksum appended sums to zero (RFC 1071), for even lengths. */

@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 TOOLS = os.path.join(TESTS, "tools")
 
-# Link type index = selector % 10, in fuzz_packet.c's table order.
+# Link type index = selector % 11, in fuzz_packet.c's table order.
 SEL_NULL, SEL_EN10MB, SEL_RAW, SEL_RAW_ALT, SEL_LOOP = 0, 1, 2, 3, 4
 SEL_SLL, SEL_IPV4, SEL_IPV6, SEL_SLL2, SEL_UNSUPPORTED = 5, 6, 7, 8, 9
 
