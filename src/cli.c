@@ -39,7 +39,7 @@ static const char usage_text[] =
     "      --frag-timeout S   drop an incomplete datagram after S seconds (default 30)\n"
     "      --tcp-flows N      DNS over TCP directions followed at once (default 16384)\n"
     "      --tcp-flow-memory SIZE bytes held per direction (default 128k)\n"
-    "      --tcp-memory SIZE  bytes held for all TCP streams (default 8M)\n"
+    "      --tcp-memory SIZE  bytes held for all TCP streams (default 4M)\n"
     "      --tcp-timeout S    forget an idle TCP direction after S seconds (default 60)\n"
     "      --dnstap-socket PATH  listen for dnstap writers on a Unix socket (repeatable)\n"
     "      --dnstap-socket-mode MODE   its permissions, octal (default 0660)\n"

@@ -2,7 +2,7 @@
 # build.sh: builds the libFuzzer binaries of the fuzz targets.
 #
 # Usage: tests/fuzz/build.sh OUTDIR [TARGET...]
-#   TARGET is packet, dns, frame, dnstap, dnstap_scan, collect or ipfrag
+#   TARGET is packet, dns, frame, dnstap, dnstap_scan, collect, ipfrag or tcpdns
 #   (default: all); each becomes OUTDIR/fuzz_TARGET.
 #
 # Needs clang with libFuzzer (Debian: clang, libclang-rt-14-dev), protoc-c
@@ -16,13 +16,13 @@
 set -eu
 
 usage() {
-    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect|ipfrag ...]" >&2
+    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect|ipfrag|tcpdns ...]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
 out=$1
 shift
-targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag}
+targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag tcpdns}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-clang}

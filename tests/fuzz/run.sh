@@ -2,7 +2,7 @@
 # run.sh: fuzzes one target for a while, then reports what it did.
 #
 # Usage: tests/fuzz/run.sh TARGET SECONDS [-- LIBFUZZER_OPTION...]
-#   TARGET   packet, dns, frame, dnstap, dnstap_scan, collect or ipfrag
+#   TARGET   packet, dns, frame, dnstap, dnstap_scan, collect, ipfrag or tcpdns
 #   SECONDS  -max_total_time of each worker
 #
 # Environment:
