@@ -3,13 +3,9 @@
 
 Usage: make_corpus.py OUTDIR
 
-<<<<<<< HEAD
 Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
-collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
-=======
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan, tcpdns and
-collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
->>>>>>> tcpdns
+collect, ipfrag, tcpdns and bailiwick (and OUTDIR/dnstap_scan_edges/,
+hand-made frames for the dnstap
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -28,11 +24,9 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
-<<<<<<< HEAD
   ipfrag   config byte + 5-byte fragment records (hand-made sequences)
-=======
   tcpdns   config byte + segment records (see fuzz_tcpdns.c)
->>>>>>> tcpdns
+  bailiwick  zone length byte + query_zone + DNS message
 Standard library only.
 """
 
@@ -373,7 +367,6 @@ def scan_edge_cases():
     return cases
 
 
-<<<<<<< HEAD
 def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
     """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
     byte offset that is not a multiple of 8 sets the misaligned bit), length.
@@ -419,7 +412,8 @@ def ipfrag_seeds():
     out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
         [r(0, 64, True), r(64, 1)])))
     return out
-=======
+
+
 def tcpdns_msg(i, n=40, query=False):
     """A framed dnsgen-like response (QR set, one question) of n bytes."""
     flags = 0x0100 if query else 0x8180
@@ -467,7 +461,6 @@ def tcpdns_seeds(outdir):
     for k, case in enumerate(cases):
         for sel in (0x0f, 0x33, 0x80 | 0x3e, 0x42, 0x3f):
             write(outdir, "tcpdns", bytes([sel ^ k]) + b"".join(case))
->>>>>>> tcpdns
 
 
 def main():
@@ -558,12 +551,9 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
-<<<<<<< HEAD
     for _, data in ipfrag_seeds():
         write(outdir, "ipfrag", data)
-=======
     tcpdns_seeds(outdir)
->>>>>>> tcpdns
     shutil.rmtree(tmp)
 
 
