@@ -48,6 +48,9 @@ struct rec {
      * fragments, TCP segments), so it is counted as reassembled, not as
      * received. */
     uint8_t reassembled;
+    /* The stage rewrote msg (--bailiwick scrub): an output that would
+     * pass a dnstap frame on as it came must re-encode it. */
+    uint8_t rewritten;
 
     /* dnstap only; zero / NULL for pcap. */
     int dt_type; /* Dnstap Message.Type value, 0 when not dnstap */

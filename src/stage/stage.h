@@ -26,14 +26,25 @@
 #include "record.h"
 #include "stats/stats.h"
 
+enum stage_bailiwick { STAGE_BW_OFF = 0, STAGE_BW_CHECK, STAGE_BW_SCRUB };
+
+struct stage_conf {
+    struct dns_filter filter;
+    enum stage_bailiwick bailiwick;
+};
+
 struct stage {
     struct stats stats;
     struct dns_filter filter;
+    enum stage_bailiwick bailiwick;
+    uint8_t *scrubbed; /* --bailiwick scrub: the rewritten message */
     struct outputs *outputs; /* borrowed */
 };
 
-/* The stage for the given filters, fanning out to outputs. */
-void stage_init(struct stage *s, const struct dns_filter *filter, struct outputs *outputs);
+/* The stage for the given configuration, fanning out to outputs.
+ * Returns 0 or -ENOMEM. */
+int stage_init(struct stage *s, const struct stage_conf *conf, struct outputs *outputs);
+void stage_close(struct stage *s);
 
 /* A record read but not decoded: counts it as received and under the
  * verdict's outcome (malformed, or ignored for fragments and non-UDP). */

@@ -13,7 +13,8 @@
 const char *stats_drop_name(enum stats_drop d)
 {
     static const char *const names[STATS_DROP_COUNT] = {
-        "no_answer", "not_auth", "oversize", "queue_full", "shutdown", "send_error",
+        "no_answer", "not_auth", "oversize", "unmatched", "bailiwick", "unparsable",
+        "queue_full", "shutdown", "send_error",
     };
     return (unsigned)d < STATS_DROP_COUNT ? names[d] : "unknown";
 }
@@ -67,9 +68,15 @@ const struct stats_def stats_defs[] = {
     TOTAL("dropped"),
     TOTAL("pending"),
     {STATS_GLOBAL, STATS_COUNTER, 0, "drop_", "filtered_total", "reason", NULL,
-     G(filtered), STATS_DROP_NO_ANSWER, STATS_DROP_OVERSIZE + 1, drop_member,
+     G(filtered), STATS_DROP_NO_ANSWER, STATS_DROP_UNPARSABLE + 1, drop_member,
      "Responses not forwarded because of a filter."},
     REF("drop_"),
+    GLOBAL("bailiwick_checked", "bailiwick_checked_total", bw_checked,
+           "dnstap responses with a query_zone checked or scrubbed (--bailiwick)."),
+    GLOBAL("bailiwick_scrubbed", "bailiwick_scrubbed_total", bw_scrubbed,
+           "dnstap responses forwarded without their out-of-bailiwick records."),
+    GLOBAL("bailiwick_removed", "bailiwick_removed_total", bw_removed,
+           "Records removed as not at or below query_zone (--bailiwick scrub)."),
     GLOBAL("csum_offloaded", "csum_offloaded_total", csum_offloaded,
            "UDP checksums left to the NIC, accepted unverified."),
     GLOBAL("kernel_drops", "kernel_drops_total", kernel_drops, "Packets libpcap reports dropped."),
