@@ -22,7 +22,7 @@ usage() {
 [ $# -ge 1 ] || usage
 out=$1
 shift
-targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag}
+targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag match}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-clang}

@@ -3,13 +3,9 @@
 
 Usage: make_corpus.py OUTDIR
 
-<<<<<<< HEAD
 Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
-collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
-=======
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan, tcpdns and
-collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
->>>>>>> tcpdns
+collect, ipfrag, tcpdns and match (and OUTDIR/dnstap_scan_edges/, hand-made
+frames for the dnstap
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -28,11 +24,9 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
-<<<<<<< HEAD
   ipfrag   config byte + 5-byte fragment records (hand-made sequences)
-=======
   tcpdns   config byte + segment records (see fuzz_tcpdns.c)
->>>>>>> tcpdns
+  match    config byte + 3-byte message records (hand-made sequences)
 Standard library only.
 """
 
@@ -373,7 +367,6 @@ def scan_edge_cases():
     return cases
 
 
-<<<<<<< HEAD
 def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
     """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
     byte offset that is not a multiple of 8 sets the misaligned bit), length.
@@ -419,7 +412,8 @@ def ipfrag_seeds():
     out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
         [r(0, 64, True), r(64, 1)])))
     return out
-=======
+
+
 def tcpdns_msg(i, n=40, query=False):
     """A framed dnsgen-like response (QR set, one question) of n bytes."""
     flags = 0x0100 if query else 0x8180
@@ -467,7 +461,76 @@ def tcpdns_seeds(outdir):
     for k, case in enumerate(cases):
         for sel in (0x0f, 0x33, 0x80 | 0x3e, 0x42, 0x3f):
             write(outdir, "tcpdns", bytes([sel ^ k]) + b"".join(case))
->>>>>>> tcpdns
+
+
+def match_record(resp=False, flow=0, tcp=False, step=0, qid=0, name=0,
+                 flip=False, qtype=0, rcode=0, mode=0, chaos=False,
+                 wrong_qr=False, raw=b""):
+    """One message for fuzz_match.c; mode 0 one question, 1 none, 2 two,
+    3 raw (raw is the message; its first two bytes become the ID)."""
+    b0 = int(resp) | flow << 1 | int(tcp) << 3 | step << 4
+    b1 = qid | name << 3 | int(flip) << 5 | qtype << 6
+    b2 = rcode | mode << 4 | int(chaos) << 6 | int(wrong_qr) << 7
+    rec = bytes((b0, b1, b2))
+    if mode == 3:
+        rec += bytes((len(raw),)) + raw
+    return rec
+
+
+def match_seeds():
+    """(name, input) pairs: each rule of match.h once.
+    Config byte: bits 0-1 max_entries (1, 2, 4, 64), bits 2-3 timeout (1,
+    1000, 1e6 ns, 10 s), bits 4-5 max_query_bytes (0, 12, 20, 512)."""
+    roomy = 3 | 3 << 2 | 3 << 4
+    q = match_record
+    seeds = [
+        ("genuine", [q(), q(resp=True, step=1)]),
+        ("0x20", [q(name=1), q(resp=True, name=1, flip=True, step=1)]),
+        ("wrong id, port, address, transport, type, class",
+         [q(), q(resp=True, qid=1), q(resp=True, flow=1), q(resp=True, flow=2),
+          q(resp=True, tcp=True), q(resp=True, qtype=1), q(resp=True, chaos=True),
+          q(resp=True, name=1)]),
+        ("before the query", [q(resp=True), q(step=1), q(resp=True, step=1)]),
+        ("duplicate", [q(), q(resp=True, step=1), q(resp=True, step=1),
+                       q(resp=True, mode=1, rcode=5)]),
+        ("no question", [q(qid=1), q(qid=2), q(qid=3), q(qid=4), q(qid=5),
+                         q(resp=True, qid=1, mode=1, rcode=1),
+                         q(resp=True, qid=2, mode=1, rcode=2),
+                         q(resp=True, qid=3, mode=1, rcode=4),
+                         q(resp=True, qid=4, mode=1, rcode=5),
+                         q(resp=True, qid=5, mode=1, rcode=0)]),
+        ("cookie-only query", [q(mode=1), q(resp=True, mode=1)]),
+        ("two questions", [q(mode=2), q(resp=True)]),
+        ("pipelined tcp", [q(tcp=True, qid=i, name=i % 4) for i in range(8)] +
+         [q(resp=True, tcp=True, qid=7 - i, name=(7 - i) % 4) for i in range(8)]),
+        ("replaced", [q(name=0), q(name=1), q(resp=True, name=0),
+                      q(resp=True, name=1)]),
+        ("wrong way round", [q(wrong_qr=True), q(resp=True, wrong_qr=True)]),
+        ("raw", [q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x01a\0\0\x01\0\x01"),
+                 q(resp=True, mode=3,
+                   raw=b"\0\0\x81\x80\0\x01\0\0\0\0\0\0\x01A\0\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\xc0\x0c\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x03ab"),
+                 q(mode=3, raw=b"\0\0\x01")]),
+        ("expire explicitly", [q(), q(step=15), q(resp=True)]),
+        ("long name", [q(name=3), q(resp=True, name=3, flip=True)]),
+    ]
+    out = []
+    for name, recs in seeds:
+        for cfg in (roomy, 3 | 3 << 2 | 1 << 4, 3 | 3 << 2 | 2 << 4):
+            out.append((name, bytes((cfg,)) + b"".join(recs)))
+    # Time: the timeout edge (timeout 1000 ns: step 3 is one timeout, 4
+    # one more), and a table of one (eviction by count).
+    edge = 3 | 1 << 2 | 3 << 4
+    out.append(("timeout edge", bytes((edge,)) + b"".join(
+        [q(), q(resp=True, step=3), q(qid=1), q(resp=True, qid=1, step=4)])))
+    out.append(("time backwards", bytes((edge,)) + b"".join(
+        [q(), q(qid=1, step=6), q(resp=True, step=4), q(resp=True, qid=1)])))
+    out.append(("evict", bytes((0 | 3 << 2,)) + b"".join(
+        [q(), q(qid=1), q(resp=True), q(resp=True, qid=1)])))
+    out.append(("forget answered", bytes((1 | 3 << 2,)) + b"".join(
+        [q(), q(resp=True), q(qid=1), q(qid=2), q(resp=True)])))
+    return out
 
 
 def main():
@@ -558,12 +621,11 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
-<<<<<<< HEAD
     for _, data in ipfrag_seeds():
         write(outdir, "ipfrag", data)
-=======
     tcpdns_seeds(outdir)
->>>>>>> tcpdns
+    for _, data in match_seeds():
+        write(outdir, "match", data)
     shutil.rmtree(tmp)
 
 
