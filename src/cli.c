@@ -30,7 +30,7 @@ static const char usage_text[] =
     "      --match MODE       pcap: match responses to their queries (RFC 5452):\n"
     "                         off (default), count, require (forward matched only)\n"
     "      --match-timeout S  a query waits S seconds for its answer (default 10)\n"
-    "      --match-table N    outstanding queries followed at once (default 65536)\n"
+    "      --match-table N    outstanding queries followed at once (default 16384)\n"
     "      --bailiwick MODE   dnstap with query_zone: off (default), check (drop a\n"
     "                         question outside it), scrub (remove records outside it)\n"
     "Inputs:\n"

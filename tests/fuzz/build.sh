@@ -22,7 +22,7 @@ usage() {
 [ $# -ge 1 ] || usage
 out=$1
 shift
-targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag tcpdns bailiwick}
+targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag tcpdns bailiwick match}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-clang}

@@ -4,7 +4,7 @@
 Usage: make_corpus.py OUTDIR
 
 Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
-collect, ipfrag, tcpdns and bailiwick (and OUTDIR/dnstap_scan_edges/,
+collect, ipfrag, tcpdns, bailiwick and match (and OUTDIR/dnstap_scan_edges/,
 hand-made frames for the dnstap
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
@@ -27,6 +27,7 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   ipfrag   config byte + 5-byte fragment records (hand-made sequences)
   tcpdns   config byte + segment records (see fuzz_tcpdns.c)
   bailiwick  zone length byte + query_zone + DNS message
+  match    config byte + 3-byte message records (hand-made sequences)
 Standard library only.
 """
 
@@ -553,6 +554,74 @@ def bailiwick_seeds(outdir, real):
                  b"\1x" + name if len(name) < 250 else b"\0"]
         for zw in zones:
             write(outdir, "bailiwick", bytes((len(zw),)) + zw + m)
+def match_record(resp=False, flow=0, tcp=False, step=0, qid=0, name=0,
+                 flip=False, qtype=0, rcode=0, mode=0, chaos=False,
+                 wrong_qr=False, raw=b""):
+    """One message for fuzz_match.c; mode 0 one question, 1 none, 2 two,
+    3 raw (raw is the message; its first two bytes become the ID)."""
+    b0 = int(resp) | flow << 1 | int(tcp) << 3 | step << 4
+    b1 = qid | name << 3 | int(flip) << 5 | qtype << 6
+    b2 = rcode | mode << 4 | int(chaos) << 6 | int(wrong_qr) << 7
+    rec = bytes((b0, b1, b2))
+    if mode == 3:
+        rec += bytes((len(raw),)) + raw
+    return rec
+
+
+def match_seeds():
+    """(name, input) pairs: each rule of match.h once.
+    Config byte: bits 0-1 max_entries (1, 2, 4, 64), bits 2-3 timeout (1,
+    1000, 1e6 ns, 10 s), bits 4-5 max_query_bytes (0, 12, 20, 512)."""
+    roomy = 3 | 3 << 2 | 3 << 4
+    q = match_record
+    seeds = [
+        ("genuine", [q(), q(resp=True, step=1)]),
+        ("0x20", [q(name=1), q(resp=True, name=1, flip=True, step=1)]),
+        ("wrong id, port, address, transport, type, class",
+         [q(), q(resp=True, qid=1), q(resp=True, flow=1), q(resp=True, flow=2),
+          q(resp=True, tcp=True), q(resp=True, qtype=1), q(resp=True, chaos=True),
+          q(resp=True, name=1)]),
+        ("before the query", [q(resp=True), q(step=1), q(resp=True, step=1)]),
+        ("duplicate", [q(), q(resp=True, step=1), q(resp=True, step=1),
+                       q(resp=True, mode=1, rcode=5)]),
+        ("no question", [q(qid=1), q(qid=2), q(qid=3), q(qid=4), q(qid=5),
+                         q(resp=True, qid=1, mode=1, rcode=1),
+                         q(resp=True, qid=2, mode=1, rcode=2),
+                         q(resp=True, qid=3, mode=1, rcode=4),
+                         q(resp=True, qid=4, mode=1, rcode=5),
+                         q(resp=True, qid=5, mode=1, rcode=0)]),
+        ("cookie-only query", [q(mode=1), q(resp=True, mode=1)]),
+        ("two questions", [q(mode=2), q(resp=True)]),
+        ("pipelined tcp", [q(tcp=True, qid=i, name=i % 4) for i in range(8)] +
+         [q(resp=True, tcp=True, qid=7 - i, name=(7 - i) % 4) for i in range(8)]),
+        ("replaced", [q(name=0), q(name=1), q(resp=True, name=0),
+                      q(resp=True, name=1)]),
+        ("wrong way round", [q(wrong_qr=True), q(resp=True, wrong_qr=True)]),
+        ("raw", [q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x01a\0\0\x01\0\x01"),
+                 q(resp=True, mode=3,
+                   raw=b"\0\0\x81\x80\0\x01\0\0\0\0\0\0\x01A\0\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\xc0\x0c\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x03ab"),
+                 q(mode=3, raw=b"\0\0\x01")]),
+        ("expire explicitly", [q(), q(step=15), q(resp=True)]),
+        ("long name", [q(name=3), q(resp=True, name=3, flip=True)]),
+    ]
+    out = []
+    for name, recs in seeds:
+        for cfg in (roomy, 3 | 3 << 2 | 1 << 4, 3 | 3 << 2 | 2 << 4):
+            out.append((name, bytes((cfg,)) + b"".join(recs)))
+    # Time: the timeout edge (timeout 1000 ns: step 3 is one timeout, 4
+    # one more), and a table of one (eviction by count).
+    edge = 3 | 1 << 2 | 3 << 4
+    out.append(("timeout edge", bytes((edge,)) + b"".join(
+        [q(), q(resp=True, step=3), q(qid=1), q(resp=True, qid=1, step=4)])))
+    out.append(("time backwards", bytes((edge,)) + b"".join(
+        [q(), q(qid=1, step=6), q(resp=True, step=4), q(resp=True, qid=1)])))
+    out.append(("evict", bytes((0 | 3 << 2,)) + b"".join(
+        [q(), q(qid=1), q(resp=True), q(resp=True, qid=1)])))
+    out.append(("forget answered", bytes((1 | 3 << 2,)) + b"".join(
+        [q(), q(resp=True), q(qid=1), q(qid=2), q(resp=True)])))
+    return out
 
 
 def main():
@@ -651,6 +720,8 @@ def main():
         write(outdir, "ipfrag", data)
     tcpdns_seeds(outdir)
     bailiwick_seeds(outdir, real)
+    for _, data in match_seeds():
+        write(outdir, "match", data)
     shutil.rmtree(tmp)
 
 
