@@ -62,6 +62,7 @@ static void make_view(struct app *a, struct stats_view *v, struct view_buf *b)
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_update_stats(&a->inputs[i]);
+    stage_update_stats(&a->stage);
     memset(&a->stage.stats.frag, 0, sizeof(a->stage.stats.frag));
     memset(&a->stage.stats.stream, 0, sizeof(a->stage.stats.stream));
     for (int i = 0; i < a->n_inputs; i++)
@@ -421,6 +422,12 @@ static int open_outputs(struct app *a)
             .max_size = a->cli.max_size,
         },
         .bailiwick = (enum stage_bailiwick)a->cli.bailiwick,
+        .match = (enum stage_match)a->cli.match,
+        .match_conf = {
+            .max_entries = a->cli.match_table,
+            .timeout_ns = (uint64_t)a->cli.match_secs * 1000000000u,
+            .max_query_bytes = 0,
+        },
     };
     struct coll_conf conf = {
         .bind_addr = a->cli.bind ? &a->cli.bind_addr : NULL,

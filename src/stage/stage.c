@@ -14,15 +14,82 @@ int stage_init(struct stage *s, const struct stage_conf *conf, struct outputs *o
     s->filter = conf->filter;
     s->bailiwick = conf->bailiwick;
     s->outputs = outputs;
-    if (s->bailiwick == STAGE_BW_SCRUB && !(s->scrubbed = malloc(BW_MSG_MAX)))
+    s->match_mode = conf->match;
+    if (s->match_mode != STAGE_MATCH_OFF) {
+        int rc = match_init(&s->match, &conf->match_conf);
+        if (rc < 0) {
+            s->match_mode = STAGE_MATCH_OFF;
+            return rc;
+        }
+    }
+    if (s->bailiwick == STAGE_BW_SCRUB && !(s->scrubbed = malloc(BW_MSG_MAX))) {
+        stage_close(s);
         return -ENOMEM;
+    }
     return 0;
 }
 
 void stage_close(struct stage *s)
 {
+    if (s->match_mode != STAGE_MATCH_OFF)
+        match_close(&s->match);
+    s->match_mode = STAGE_MATCH_OFF;
     free(s->scrubbed);
     s->scrubbed = NULL;
+}
+
+void stage_update_stats(struct stage *s)
+{
+    if (s->match_mode != STAGE_MATCH_OFF)
+        s->stats.match = *match_stats(&s->match);
+}
+
+static void endpoint(struct match_endpoint *e, const struct rec_addr *a)
+{
+    e->family = a->family;
+    memcpy(e->addr, a->addr, sizeof(e->addr));
+    e->port = a->port;
+}
+
+/* Query/response matching (RFC 5452) of what a capture saw: a query is
+ * remembered; a response is held to it. Returns VERDICT_OK to go on (with
+ * the query's time and bytes in *copy, and *out pointing at it, when
+ * matched), or VERDICT_UNMATCHED under --match require. The responder of
+ * a query record is its client (the sender). */
+static int match(struct stage *s, const struct rec *r, int is_query, struct rec *copy,
+                 const struct rec **out)
+{
+    struct match_endpoint a, b;
+    struct match_info info;
+    int64_t now = r->ts_sec * 1000000000 + r->ts_nsec;
+    int rc;
+
+    if (s->match_mode == STAGE_MATCH_OFF || r->source != REC_SRC_PCAP)
+        return VERDICT_OK;
+    if (now >= s->next_expire) {
+        s->next_expire = now + STAGE_EXPIRE_NS;
+        match_expire(&s->match, now);
+    }
+    endpoint(&a, &r->responder);
+    endpoint(&b, &r->client);
+    if (is_query) {
+        match_query(&s->match, &a, &b, (int)r->transport, r->msg, r->msg_len, now);
+        return VERDICT_OK;
+    }
+    rc = match_response(&s->match, &a, &b, (int)r->transport, r->msg, r->msg_len, now, &info);
+    if (rc == MATCH_MATCHED) {
+        match_hist_add(&s->stats.latency, now - info.query_ns);
+        *copy = *r;
+        copy->query_ns = info.query_ns;
+        copy->query_msg = info.query;
+        copy->query_len = info.query_len;
+        *out = copy;
+        return VERDICT_OK;
+    }
+    if (s->match_mode != STAGE_MATCH_REQUIRE)
+        return VERDICT_OK;
+    s->stats.filtered[STATS_DROP_UNMATCHED]++;
+    return VERDICT_UNMATCHED;
 }
 
 static void count_undecoded(struct stats *st, int verdict)
@@ -144,7 +211,7 @@ static int bailiwick(struct stage *s, const struct rec *r, struct rec *copy,
 int stage_submit(struct stage *s, const struct rec *r)
 {
     struct dns_header h;
-    struct rec copy;
+    struct rec copy, matched;
     int v = dns_check(&s->filter, r->msg, r->msg_len, &h), rc;
 
     if (r->reassembled)
@@ -154,11 +221,16 @@ int stage_submit(struct stage *s, const struct rec *r)
     s->stats.csum_offloaded += r->csum_offloaded;
     if (v == DNS_DROP_SHORT || v == DNS_DROP_HEADER || v == DNS_DROP_QUERY) {
         count_check(&s->stats, v);
+        if (v == DNS_DROP_QUERY)
+            match(s, r, 1, &matched, &r);
         return verdict_dns(v);
     }
     /* A response: the stage's own checks come before the filters (-D,
      * -A, --max-size), which then see the message as it would go out. */
     s->stats.responses++;
+    rc = match(s, r, 0, &matched, &r);
+    if (rc != VERDICT_OK)
+        return rc;
     rc = bailiwick(s, r, &copy, &r);
     if (rc != VERDICT_OK)
         return rc;

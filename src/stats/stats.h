@@ -25,6 +25,7 @@
 
 #include "codec/frame.h"
 #include "codec/ipfrag.h"
+#include "codec/match.h"
 #include "codec/tcpdns.h"
 #include "codec/packet.h"
 
@@ -60,6 +61,8 @@ struct stats {
     uint64_t bw_scrubbed; /* responses rewritten without some records */
     uint64_t bw_removed;  /* records removed by --bailiwick scrub */
     uint64_t reassembled; /* records a reassembler completed */
+    struct match_stats match; /* copied from the matcher on report */
+    struct match_hist latency; /* of matched pairs */
     struct ipfrag_stats frag; /* copied from the reassemblers on report */
     struct tcpdns_stats stream;
     uint64_t csum_offloaded; /* UDP checksum left to the NIC, unverified */
