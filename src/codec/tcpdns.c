@@ -493,8 +493,13 @@ static int hunt_step(struct tcpdns *t, struct tcpdns_flow *f, size_t avail)
     peek(t, f, f->rd, h, sizeof(h));
     n = 2 + (size_t)rd16(h);
     ok = n >= sizeof(h) && n <= msg_cap(t) && plausible(h + 2, f);
-    if (ok && avail < n)
-        return 0; /* the candidate is decided once it is whole */
+    if (ok && avail < n) {
+        /* The candidate is decided once it is whole, unless it would end
+         * past the FIN: then it never comes whole. */
+        if (!f->fin || !lt(f->fin_seq, f->rd + (uint32_t)n))
+            return 0;
+        ok = 0;
+    }
     if (ok && avail >= n + 2) {
         peek(t, f, f->rd + (uint32_t)n, h, 2);
         ok = rd16(h) >= DNS_HEADER_LEN;
@@ -779,7 +784,9 @@ int tcpdns_add(struct tcpdns *t, const struct tcpdns_key *k, uint32_t seq,
         t->stats.dropped++;
         return rc;
     }
-    expire(t, now_ns, 0);
+    /* Flows gone idle give what they hold behind a gap first: their
+     * messages come out with this segment's, each with its own key. */
+    expire(t, now_ns, 1);
     if (flags & TCPDNS_RST) {
         uint32_t i = lookup(t, k);
         if (i != NONE) {
@@ -805,6 +812,8 @@ int tcpdns_add(struct tcpdns *t, const struct tcpdns_key *k, uint32_t seq,
     rc = store(t, f, seq, data, end);
     if (rc < 0)
         t->stats.dropped++;
+    if (f->fin && f->state == ST_HUNT)
+        parse(t, f); /* the FIN may rule out the candidate it waits for */
     gap_timer(t, f, now_ns);
     if (f->fin && !lt(first_missing(f), f->fin_seq)) {
         if (contiguous(f))

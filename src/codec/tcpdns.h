@@ -54,8 +54,12 @@
  *     when data has waited behind it for gap_ns.
  *   - Full table: the least recently used flow is evicted; pool empty:
  *     the least recently used flow holding blocks is evicted (evicted).
- *     Flows idle for idle_ns are dropped (timed_out); tcpdns_expire()
- *     first delivers what they hold behind a gap, as room allows.
+ *     Flows idle for idle_ns are dropped (timed_out), by tcpdns_expire()
+ *     and by every tcpdns_add(), which first deliver what they hold
+ *     behind a gap, as room allows (tcpdns_next_key() tells whose).
+ *   - A hunt's candidate that would end past a FIN already seen is
+ *     rejected, so a stream picked up mid-message still finds its
+ *     next boundary.
  *
  * Counters: flows == active + evicted + timed_out + closed + resets. */
 #ifndef TAPXFR_CODEC_TCPDNS_H
