@@ -27,6 +27,12 @@ static const char usage_text[] =
     "  -A                     forward authoritative answers only (AA set)\n"
     "  -D                     drop responses with no answer records unless TC is set\n"
     "      --max-size N       drop DNS messages longer than N bytes (default 4096)\n"
+    "      --match MODE       pcap: match responses to their queries (RFC 5452):\n"
+    "                         off (default), count, require (forward matched only)\n"
+    "      --match-timeout S  a query waits S seconds for its answer (default 10)\n"
+    "      --match-table N    outstanding queries followed at once (default 16384)\n"
+    "      --bailiwick MODE   dnstap with query_zone: off (default), check (drop a\n"
+    "                         question outside it), scrub (remove records outside it)\n"
     "Inputs:\n"
     "  -i IF                  capture live on interface IF (repeatable; 'any' works)\n"
     "  -r FILE                read a pcap file (repeatable; '-' is standard input)\n"
@@ -109,6 +115,10 @@ enum {
     OPT_TCP_FLOW_MEMORY,
     OPT_TCP_MEMORY,
     OPT_TCP_TIMEOUT,
+    OPT_MATCH,
+    OPT_MATCH_TIMEOUT,
+    OPT_MATCH_TABLE,
+    OPT_BAILIWICK,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +148,10 @@ static const struct option long_opts[] = {
     {"tcp-flow-memory", required_argument, NULL, OPT_TCP_FLOW_MEMORY},
     {"tcp-memory", required_argument, NULL, OPT_TCP_MEMORY},
     {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+    {"match", required_argument, NULL, OPT_MATCH},
+    {"match-timeout", required_argument, NULL, OPT_MATCH_TIMEOUT},
+    {"match-table", required_argument, NULL, OPT_MATCH_TABLE},
+    {"bailiwick", required_argument, NULL, OPT_BAILIWICK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -299,6 +313,8 @@ static void defaults(struct cli *c)
     c->dt_max_frame = CLI_DEFAULT_DNSTAP_MAX_FRAME;
     c->dt_timeout_ms = 10000;
     c->reassembly = 1;
+    c->match_secs = CLI_DEFAULT_MATCH_SECS;
+    c->match_table = CLI_DEFAULT_MATCH_TABLE;
     c->frag_datagrams = CLI_DEFAULT_FRAG_DATAGRAMS;
     c->frag_bytes = CLI_DEFAULT_FRAG_BYTES;
     c->frag_secs = CLI_DEFAULT_FRAG_SECS;
@@ -337,6 +353,48 @@ void cli_close(struct cli *c)
 }
 
 #define NOT_MINE (-1)
+
+/* Hardening: matching (pcap) and the bailiwick (dnstap). */
+static int opt_harden(struct cli *c, int opt)
+{
+    unsigned long v;
+
+    switch (opt) {
+    case OPT_MATCH:
+        if (strcmp(optarg, "off") == 0)
+            c->match = CLI_MATCH_OFF;
+        else if (strcmp(optarg, "count") == 0)
+            c->match = CLI_MATCH_COUNT;
+        else if (strcmp(optarg, "require") == 0)
+            c->match = CLI_MATCH_REQUIRE;
+        else
+            return fail("invalid --match '%s': off, count or require expected", optarg);
+        break;
+    case OPT_MATCH_TIMEOUT:
+        if (parse_uint(optarg, 3600, &v) < 0 || v < 1)
+            return fail("invalid --match-timeout '%s': 1 to 3600 seconds expected", optarg);
+        c->match_secs = (unsigned)v;
+        break;
+    case OPT_MATCH_TABLE:
+        if (parse_uint(optarg, 1ul << 24, &v) < 0 || v < 1)
+            return fail("invalid --match-table '%s': 1 to 16777216 expected", optarg);
+        c->match_table = v;
+        break;
+    case OPT_BAILIWICK:
+        if (strcmp(optarg, "off") == 0)
+            c->bailiwick = CLI_BW_OFF;
+        else if (strcmp(optarg, "check") == 0)
+            c->bailiwick = CLI_BW_CHECK;
+        else if (strcmp(optarg, "scrub") == 0)
+            c->bailiwick = CLI_BW_SCRUB;
+        else
+            return fail("invalid --bailiwick '%s': off, check or scrub expected", optarg);
+        break;
+    default:
+        return NOT_MINE;
+    }
+    return CLI_RUN;
+}
 
 /* Reassembly of IP fragments and DNS over TCP: the bounds. */
 static int opt_reasm(struct cli *c, int opt)
@@ -634,7 +692,7 @@ enum cli_result cli_parse(struct cli *c, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":ADtTvdi:r:f:L:b:u:g:hV", long_opts,
                               NULL)) != -1) {
         if ((rc = opt_output(c, opt)) == NOT_MINE && (rc = opt_input(c, opt)) == NOT_MINE &&
-            (rc = opt_reasm(c, opt)) == NOT_MINE)
+            (rc = opt_reasm(c, opt)) == NOT_MINE && (rc = opt_harden(c, opt)) == NOT_MINE)
             rc = opt_flags(c, opt, argv);
         if (rc != CLI_RUN)
             return (enum cli_result)rc;

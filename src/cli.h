@@ -31,6 +31,11 @@
 #define CLI_DEFAULT_STREAM_FLOW_BYTES (128u << 10)
 #define CLI_DEFAULT_STREAM_BYTES (4u << 20)
 #define CLI_DEFAULT_STREAM_SECS 60
+#define CLI_DEFAULT_MATCH_SECS 10
+#define CLI_DEFAULT_MATCH_TABLE 16384
+
+enum cli_match { CLI_MATCH_OFF = 0, CLI_MATCH_COUNT, CLI_MATCH_REQUIRE };
+enum cli_bailiwick { CLI_BW_OFF = 0, CLI_BW_CHECK, CLI_BW_SCRUB };
 
 struct cli {
     /* filters (2004 options) */
@@ -59,6 +64,10 @@ struct cli {
     size_t dt_max_frame; /* --dnstap-max-frame */
     unsigned dt_timeout_ms; /* --dnstap-timeout: handshake deadline */
     int reassembly;          /* off with --no-reassembly and -T */
+    enum cli_match match;    /* --match */
+    unsigned match_secs;     /* --match-timeout */
+    size_t match_table;      /* --match-table */
+    enum cli_bailiwick bailiwick; /* --bailiwick */
     size_t frag_datagrams;   /* --frag-datagrams */
     size_t frag_bytes;       /* --frag-memory */
     unsigned frag_secs;      /* --frag-timeout */

@@ -62,6 +62,7 @@ static void make_view(struct app *a, struct stats_view *v, struct view_buf *b)
 
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_update_stats(&a->inputs[i]);
+    stage_update_stats(&a->stage);
     memset(&a->stage.stats.frag, 0, sizeof(a->stage.stats.frag));
     memset(&a->stage.stats.stream, 0, sizeof(a->stage.stats.stream));
     for (int i = 0; i < a->n_inputs; i++)
@@ -414,10 +415,19 @@ static int write_pidfile(const char *path)
  * under -T the built-in test collector. Returns 0 or an exit status. */
 static int open_outputs(struct app *a)
 {
-    struct dns_filter filter = {
-        .auth_only = a->cli.auth_only,
-        .drop_no_answer = a->cli.drop_no_answer,
-        .max_size = a->cli.max_size,
+    struct stage_conf sconf = {
+        .filter = {
+            .auth_only = a->cli.auth_only,
+            .drop_no_answer = a->cli.drop_no_answer,
+            .max_size = a->cli.max_size,
+        },
+        .bailiwick = (enum stage_bailiwick)a->cli.bailiwick,
+        .match = (enum stage_match)a->cli.match,
+        .match_conf = {
+            .max_entries = a->cli.match_table,
+            .timeout_ns = (uint64_t)a->cli.match_secs * 1000000000u,
+            .max_query_bytes = 0,
+        },
     };
     struct coll_conf conf = {
         .bind_addr = a->cli.bind ? &a->cli.bind_addr : NULL,
@@ -432,7 +442,10 @@ static int open_outputs(struct app *a)
     a->outputs.on_room = on_room;
     a->outputs.on_room_arg = a;
     a->outputs.data = a;
-    stage_init(&a->stage, &filter, &a->outputs);
+    if (stage_init(&a->stage, &sconf, &a->outputs) < 0) {
+        log_errx("out of memory");
+        return 1;
+    }
     if (a->cli.test_mode) {
         rc = testmode_init(&a->test, coll_kind(a->cli.legacy_scheme)->socktype);
         if (rc < 0) {
@@ -514,6 +527,7 @@ static int finish(struct app *a)
 
     testmode_close(&a->test);
     outputs_free(&a->outputs);
+    stage_close(&a->stage);
     for (int i = 0; i < a->n_inputs; i++)
         pcapin_free(&a->inputs[i]);
     free(a->inputs);

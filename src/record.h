@@ -48,6 +48,14 @@ struct rec {
      * fragments, TCP segments), so it is counted as reassembled, not as
      * received. */
     uint8_t reassembled;
+    /* The stage rewrote msg (--bailiwick scrub): an output that would
+     * pass a dnstap frame on as it came must re-encode it. */
+    uint8_t rewritten;
+    /* pcap with --match: the query this response answered (time, and its
+     * bytes when kept), for outputs that say so; 0 / NULL otherwise. */
+    int64_t query_ns;
+    const uint8_t *query_msg; /* borrowed */
+    size_t query_len;
 
     /* dnstap only; zero / NULL for pcap. */
     int dt_type; /* Dnstap Message.Type value, 0 when not dnstap */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codec/ipfrag.h"
+#include "codec/siphash.h"
 
 #define NIL UINT32_MAX
 #define KEY_LEN 40 /* family, proto, 2 zero, id, src, dst */
@@ -50,47 +51,12 @@ struct ipfrag_entry {
 
 /* ------------------------------------------------------------ hashing */
 
-static inline uint64_t rotl(uint64_t x, int b)
-{
-    return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND                                                            \
-    do {                                                                    \
-        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);           \
-        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                              \
-        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                              \
-        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);           \
-    } while (0)
-
 /* SipHash-1-3 of the 40-byte key: keyed, so that which keys share a
  * bucket depends on a secret and a sender cannot pile its fragments into
- * one chain. Words are loaded in host order; the value never leaves the
- * process. */
+ * one chain. */
 static uint64_t hash_key(const uint64_t seed[2], const uint8_t *key)
 {
-    uint64_t v0 = seed[0] ^ 0x736f6d6570736575ull;
-    uint64_t v1 = seed[1] ^ 0x646f72616e646f6dull;
-    uint64_t v2 = seed[0] ^ 0x6c7967656e657261ull;
-    uint64_t v3 = seed[1] ^ 0x7465646279746573ull;
-    uint64_t m;
-    int i;
-
-    for (i = 0; i < KEY_LEN; i += 8) {
-        memcpy(&m, key + i, 8);
-        v3 ^= m;
-        SIPROUND;
-        v0 ^= m;
-    }
-    m = (uint64_t)KEY_LEN << 56;
-    v3 ^= m;
-    SIPROUND;
-    v0 ^= m;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
+    return siphash13(seed, key, KEY_LEN);
 }
 
 /* Only the bytes that name the datagram: callers need not clear the

@@ -10,6 +10,12 @@ const char *verdict_name(int v)
         return "malformed";
     if (v == VERDICT_HELD)
         return "held";
+    if (v == VERDICT_UNMATCHED)
+        return "unmatched";
+    if (v == VERDICT_BAILIWICK)
+        return "bailiwick";
+    if (v == VERDICT_UNPARSABLE)
+        return "unparsable";
     if (verdict_is_packet(v))
         return pkt_reason_name(v);
     if (v < VERDICT_DNS_BASE && v > VERDICT_DNS_BASE - DNS_VERDICT_COUNT)

@@ -33,6 +33,9 @@ enum verdict {
     VERDICT_DNS_OVERSIZE = VERDICT_DNS_BASE + DNS_DROP_OVERSIZE,
     /* -48 ..: the stage and the inputs' reassemblers */
     VERDICT_HELD = VERDICT_STAGE_BASE, /* taken by a reassembler */
+    VERDICT_UNMATCHED = VERDICT_STAGE_BASE - 1,  /* --match require */
+    VERDICT_BAILIWICK = VERDICT_STAGE_BASE - 2,  /* --bailiwick check */
+    VERDICT_UNPARSABLE = VERDICT_STAGE_BASE - 3, /* --bailiwick scrub */
 };
 
 /* The verdict of a DNS check result (DNS_FORWARD stays VERDICT_OK). */

@@ -39,6 +39,10 @@ int pcapin_packet(struct stage *st, int linktype, const uint8_t *data, size_t ca
     r.msg = info->payload;
     r.msg_len = info->payload_len;
     r.csum_offloaded = info->csum_offloaded;
+    r.reassembled = r.rewritten = 0;
+    r.query_ns = 0;
+    r.query_msg = NULL;
+    r.query_len = 0;
     r.dt_type = 0;
     r.query_zone = r.identity = NULL;
     r.query_zone_len = r.identity_len = 0;

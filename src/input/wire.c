@@ -46,7 +46,10 @@ static void fill(struct rec *r, const struct pkt_info *info, int64_t sec, int32_
     r->msg = info->payload;
     r->msg_len = info->payload_len;
     r->csum_offloaded = info->csum_offloaded;
-    r->reassembled = 0;
+    r->reassembled = r->rewritten = 0;
+    r->query_ns = 0;
+    r->query_msg = NULL;
+    r->query_len = 0;
     r->dt_type = 0;
     r->query_zone = r->identity = NULL;
     r->query_zone_len = r->identity_len = 0;

@@ -2,13 +2,94 @@
 
 #include "stage/stage.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-void stage_init(struct stage *s, const struct dns_filter *filter, struct outputs *outputs)
+#include "codec/bailiwick.h"
+
+int stage_init(struct stage *s, const struct stage_conf *conf, struct outputs *outputs)
 {
     memset(s, 0, sizeof(*s));
-    s->filter = *filter;
+    s->filter = conf->filter;
+    s->bailiwick = conf->bailiwick;
     s->outputs = outputs;
+    s->match_mode = conf->match;
+    if (s->match_mode != STAGE_MATCH_OFF) {
+        int rc = match_init(&s->match, &conf->match_conf);
+        if (rc < 0) {
+            s->match_mode = STAGE_MATCH_OFF;
+            return rc;
+        }
+    }
+    if (s->bailiwick == STAGE_BW_SCRUB && !(s->scrubbed = malloc(BW_MSG_MAX))) {
+        stage_close(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void stage_close(struct stage *s)
+{
+    if (s->match_mode != STAGE_MATCH_OFF)
+        match_close(&s->match);
+    s->match_mode = STAGE_MATCH_OFF;
+    free(s->scrubbed);
+    s->scrubbed = NULL;
+}
+
+void stage_update_stats(struct stage *s)
+{
+    if (s->match_mode != STAGE_MATCH_OFF)
+        s->stats.match = *match_stats(&s->match);
+}
+
+static void endpoint(struct match_endpoint *e, const struct rec_addr *a)
+{
+    e->family = a->family;
+    memcpy(e->addr, a->addr, sizeof(e->addr));
+    e->port = a->port;
+}
+
+/* Query/response matching (RFC 5452) of what a capture saw: a query is
+ * remembered; a response is held to it. Returns VERDICT_OK to go on (with
+ * the query's time and bytes in *copy, and *out pointing at it, when
+ * matched), or VERDICT_UNMATCHED under --match require. The responder of
+ * a query record is its client (the sender). */
+static int match(struct stage *s, const struct rec *r, int is_query, struct rec *copy,
+                 const struct rec **out)
+{
+    struct match_endpoint a, b;
+    struct match_info info;
+    int64_t now = r->ts_sec * 1000000000 + r->ts_nsec;
+    int rc;
+
+    if (s->match_mode == STAGE_MATCH_OFF || r->source != REC_SRC_PCAP)
+        return VERDICT_OK;
+    if (now >= s->next_expire) {
+        s->next_expire = now + STAGE_EXPIRE_NS;
+        match_expire(&s->match, now);
+    }
+    endpoint(&a, &r->responder);
+    endpoint(&b, &r->client);
+    if (is_query) {
+        match_query(&s->match, &a, &b, (int)r->transport, r->msg, r->msg_len, now);
+        return VERDICT_OK;
+    }
+    rc = match_response(&s->match, &a, &b, (int)r->transport, r->msg, r->msg_len, now, &info);
+    if (rc == MATCH_MATCHED) {
+        match_hist_add(&s->stats.latency, now - info.query_ns);
+        *copy = *r;
+        copy->query_ns = info.query_ns;
+        copy->query_msg = info.query;
+        copy->query_len = info.query_len;
+        *out = copy;
+        return VERDICT_OK;
+    }
+    if (s->match_mode != STAGE_MATCH_REQUIRE)
+        return VERDICT_OK;
+    s->stats.filtered[STATS_DROP_UNMATCHED]++;
+    return VERDICT_UNMATCHED;
 }
 
 static void count_undecoded(struct stats *st, int verdict)
@@ -59,20 +140,21 @@ void stage_skipped(struct stage *s, int is_query)
         s->stats.ignored++;
 }
 
-/* Counts what the DNS checks said; returns whether to go on. */
-static int count_check(struct stats *st, int v)
+/* Counts what the DNS checks said of a message that is no response. */
+static void count_check(struct stats *st, int v)
+{
+    if (v == DNS_DROP_QUERY)
+        st->queries++;
+    else
+        st->dns_error++;
+}
+
+/* Counts what the filters said of a response; returns whether to go on. */
+static int count_filter(struct stats *st, int v)
 {
     switch (v) {
     case DNS_FORWARD:
-        st->responses++;
         return 1;
-    case DNS_DROP_SHORT:
-    case DNS_DROP_HEADER:
-        st->dns_error++;
-        return 0;
-    case DNS_DROP_QUERY:
-        st->queries++;
-        return 0;
     case DNS_DROP_NO_ANSWER:
         st->filtered[STATS_DROP_NO_ANSWER]++;
         break;
@@ -83,24 +165,81 @@ static int count_check(struct stats *st, int v)
         st->filtered[STATS_DROP_OVERSIZE]++;
         break;
     }
-    st->responses++;
     return 0;
+}
+
+/* --bailiwick for a dnstap response that says which zone its server was
+ * asked about. Returns VERDICT_OK with *out the record to go on with (r,
+ * or a copy whose message was scrubbed), or the verdict that drops it. */
+static int bailiwick(struct stage *s, const struct rec *r, struct rec *copy,
+                     const struct rec **out)
+{
+    struct bw_scrub st;
+    size_t len;
+    int rc;
+
+    *out = r;
+    if (s->bailiwick == STAGE_BW_OFF || !r->query_zone_len)
+        return VERDICT_OK;
+    s->stats.bw_checked++;
+    if (s->bailiwick == STAGE_BW_CHECK) {
+        /* Without a question there is nothing to hold the records to:
+         * dropped too, rather than trusted. */
+        if (bw_check(r->msg, r->msg_len, r->query_zone, r->query_zone_len) == BW_OK)
+            return VERDICT_OK;
+        s->stats.filtered[STATS_DROP_BAILIWICK]++;
+        return VERDICT_BAILIWICK;
+    }
+    rc = bw_scrub(r->msg, r->msg_len, r->query_zone, r->query_zone_len, s->scrubbed, BW_MSG_MAX,
+                  &len, &st);
+    if (rc != BW_OK) {
+        s->stats.filtered[STATS_DROP_UNPARSABLE]++;
+        return VERDICT_UNPARSABLE;
+    }
+    if (st.removed[0] + st.removed[1] + st.removed[2] == 0)
+        return VERDICT_OK;
+    s->stats.bw_scrubbed++;
+    s->stats.bw_removed += st.removed[0] + st.removed[1] + st.removed[2];
+    *copy = *r;
+    copy->msg = s->scrubbed;
+    copy->msg_len = len;
+    copy->rewritten = 1;
+    *out = copy;
+    return VERDICT_OK;
 }
 
 int stage_submit(struct stage *s, const struct rec *r)
 {
     struct dns_header h;
-    int v = dns_check(&s->filter, r->msg, r->msg_len, &h);
+    struct rec copy, matched;
+    int v = dns_check(&s->filter, r->msg, r->msg_len, &h), rc;
 
     if (r->reassembled)
         s->stats.reassembled++;
     else
         s->stats.received++;
     s->stats.csum_offloaded += r->csum_offloaded;
-    if (!count_check(&s->stats, v))
+    if (v == DNS_DROP_SHORT || v == DNS_DROP_HEADER || v == DNS_DROP_QUERY) {
+        count_check(&s->stats, v);
+        if (v == DNS_DROP_QUERY)
+            match(s, r, 1, &matched, &r);
         return verdict_dns(v);
-    /* Hooks of the next issues go here: query/response matching and the
-     * bailiwick check, then deduplication across inputs. */
+    }
+    /* A response: the stage's own checks come before the filters (-D,
+     * -A, --max-size), which then see the message as it would go out. */
+    s->stats.responses++;
+    rc = match(s, r, 0, &matched, &r);
+    if (rc != VERDICT_OK)
+        return rc;
+    rc = bailiwick(s, r, &copy, &r);
+    if (rc != VERDICT_OK)
+        return rc;
+    if (r->rewritten)
+        v = dns_check(&s->filter, r->msg, r->msg_len, &h);
+    if (!count_filter(&s->stats, v))
+        return verdict_dns(v);
+    /* Deduplication across inputs (the next issue) goes here, last, so
+     * that only what would be forwarded is remembered. */
     outputs_submit(s->outputs, r);
     return VERDICT_OK;
 }

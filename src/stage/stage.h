@@ -21,19 +21,42 @@
 #include <stddef.h>
 
 #include "codec/dns.h"
+#include "codec/match.h"
 #include "codec/verdict.h"
 #include "output/outputs.h"
 #include "record.h"
 #include "stats/stats.h"
 
+enum stage_bailiwick { STAGE_BW_OFF = 0, STAGE_BW_CHECK, STAGE_BW_SCRUB };
+enum stage_match { STAGE_MATCH_OFF = 0, STAGE_MATCH_COUNT, STAGE_MATCH_REQUIRE };
+
+#define STAGE_EXPIRE_NS 1000000000 /* queries expire, checked every second */
+
+struct stage_conf {
+    struct dns_filter filter;
+    enum stage_bailiwick bailiwick;
+    enum stage_match match;
+    struct match_conf match_conf;
+};
+
 struct stage {
     struct stats stats;
     struct dns_filter filter;
+    enum stage_match match_mode;
+    struct match match; /* pcap queries and responses, when matching */
+    int64_t next_expire;
+    enum stage_bailiwick bailiwick;
+    uint8_t *scrubbed; /* --bailiwick scrub: the rewritten message */
     struct outputs *outputs; /* borrowed */
 };
 
-/* The stage for the given filters, fanning out to outputs. */
-void stage_init(struct stage *s, const struct dns_filter *filter, struct outputs *outputs);
+/* The stage for the given configuration, fanning out to outputs.
+ * Returns 0 or -ENOMEM. */
+int stage_init(struct stage *s, const struct stage_conf *conf, struct outputs *outputs);
+void stage_close(struct stage *s);
+
+/* Copies the matcher's counters into s->stats (before a report). */
+void stage_update_stats(struct stage *s);
 
 /* A record read but not decoded: counts it as received and under the
  * verdict's outcome (malformed, or ignored for fragments and non-UDP). */

@@ -28,6 +28,16 @@ static void put_def(struct sbuf *b, const struct stats_def *d, const void *const
 {
     char key[96];
 
+    if (d->type == STATS_HISTOGRAM) {
+        const struct match_hist *h = (const void *)((const char *)bases[0] + d->off);
+
+        snprintf(key, sizeof(key), "%s_count", d->key);
+        put(b, key, h->count);
+        snprintf(key, sizeof(key), "%s_sum_us", d->key);
+        put(b, key, h->sum_ns / 1000);
+        return;
+    }
+
     for (int i = d->first; i < d->n; i++) {
         uint64_t v = 0;
 

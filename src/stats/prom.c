@@ -28,10 +28,14 @@ static void head(FILE *f, const struct stats_def *d)
     for (const struct stats_def *p = stats_defs; p < d; p++)
         if (p->metric && strcmp(p->metric, d->metric) == 0)
             return;
-    fprintf(f, "# HELP tapxfr_%s %s (stats line: %s%s%s%s)\n", d->metric, d->help, d->key,
-            d->member ? "<" : "", d->member ? d->label : "", d->member ? ">" : "");
+    if (d->type == STATS_HISTOGRAM)
+        fprintf(f, "# HELP tapxfr_%s %s (stats line: %s_count, %s_sum_us)\n", d->metric,
+                d->help, d->key, d->key);
+    else
+        fprintf(f, "# HELP tapxfr_%s %s (stats line: %s%s%s%s)\n", d->metric, d->help, d->key,
+                d->member ? "<" : "", d->member ? d->label : "", d->member ? ">" : "");
     fprintf(f, "# TYPE tapxfr_%s %s\n", d->metric,
-            d->type == STATS_GAUGE ? "gauge" : "counter");
+            d->type == STATS_GAUGE ? "gauge" : d->type == STATS_HISTOGRAM ? "histogram" : "counter");
 }
 
 /* One series: scope label (collector / input, or none), the member label. */
@@ -71,6 +75,19 @@ static void def_series(FILE *f, const struct stats_def *d, const char *scope_lab
     }
 }
 
+/* Cumulative buckets with le in seconds, then _sum and _count. */
+static void histogram(FILE *f, const struct stats_def *d, const void *base)
+{
+    const struct match_hist *h = (const void *)((const char *)base + d->off);
+
+    for (size_t i = 0; i + 1 < MATCH_HIST_BUCKETS; i++)
+        fprintf(f, "tapxfr_%s_bucket{le=\"%g\"} %" PRIu64 "\n", d->metric,
+                (double)match_hist_bounds_ns[i] / 1e9, match_hist_le(h, i));
+    fprintf(f, "tapxfr_%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", d->metric, h->count);
+    fprintf(f, "tapxfr_%s_sum %.9f\n", d->metric, (double)h->sum_ns / 1e9);
+    fprintf(f, "tapxfr_%s_count %" PRIu64 "\n", d->metric, h->count);
+}
+
 static void write_all(FILE *f, const struct stats_view *v)
 {
     for (size_t k = 0; k < stats_n_defs; k++) {
@@ -80,7 +97,9 @@ static void write_all(FILE *f, const struct stats_view *v)
             (d->flags & (STATS_F_REF | STATS_F_TOTAL)))
             continue;
         head(f, d);
-        if (d->scope == STATS_GLOBAL)
+        if (d->type == STATS_HISTOGRAM)
+            histogram(f, d, v->g);
+        else if (d->scope == STATS_GLOBAL)
             def_series(f, d, NULL, NULL, v->g);
         for (size_t i = 0; d->scope == STATS_COLL && i < v->n_colls; i++)
             def_series(f, d, "collector", v->coll_names[i], v->colls[i]);

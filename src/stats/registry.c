@@ -13,7 +13,8 @@
 const char *stats_drop_name(enum stats_drop d)
 {
     static const char *const names[STATS_DROP_COUNT] = {
-        "no_answer", "not_auth", "oversize", "queue_full", "shutdown", "send_error",
+        "no_answer", "not_auth", "oversize", "unmatched", "bailiwick", "unparsable",
+        "queue_full", "shutdown", "send_error",
     };
     return (unsigned)d < STATS_DROP_COUNT ? names[d] : "unknown";
 }
@@ -67,9 +68,28 @@ const struct stats_def stats_defs[] = {
     TOTAL("dropped"),
     TOTAL("pending"),
     {STATS_GLOBAL, STATS_COUNTER, 0, "drop_", "filtered_total", "reason", NULL,
-     G(filtered), STATS_DROP_NO_ANSWER, STATS_DROP_OVERSIZE + 1, drop_member,
+     G(filtered), STATS_DROP_NO_ANSWER, STATS_DROP_UNPARSABLE + 1, drop_member,
      "Responses not forwarded because of a filter."},
     REF("drop_"),
+    GLOBAL("match_queries", "match_queries_total", match.queries, "Queries seen by the matcher (--match)."),
+    GLOBAL("match_responses", "match_responses_total", match.responses, "Responses seen by the matcher."),
+    GLOBAL("match_matched", "match_matched_total", match.matched, "Responses that matched an outstanding query (RFC 5452)."),
+    GLOBAL("match_unmatched", "match_unmatched_total", match.unmatched, "Responses that matched no query: spoofed, or their query was not seen."),
+    GLOBAL("match_duplicates", "match_duplicates_total", match.duplicates, "Further responses to a query already answered."),
+    GLOBAL("match_unanswered", "match_unanswered_total", match.unanswered, "Queries not answered within --match-timeout."),
+    GLOBAL("match_evicted", "match_evicted_total", match.evicted, "Outstanding queries forgotten, oldest first, for a full table."),
+    GLOBAL("match_forgotten", "match_forgotten_total", match.forgotten, "Answered queries forgotten early for a full table (duplicates then look unmatched)."),
+    GLOBAL("match_replaced", "match_replaced_total", match.replaced, "Queries repeated with the same key before an answer (the newest counts)."),
+    GLOBAL("match_bad_query", "match_bad_query_total", match.bad_query, "Queries whose question could not be read."),
+    GLOBAL("match_bad_response", "match_bad_response_total", match.bad_response, "Responses whose question could not be read."),
+    ONE(STATS_GLOBAL, STATS_GAUGE, 0, "match_outstanding", "match_outstanding", G(match.outstanding), "Queries waiting for their answer now."),
+    ONE(STATS_GLOBAL, STATS_HISTOGRAM, 0, "match_latency", "match_latency_seconds", G(latency), "Time from a query to its matched response, in packet time."),
+    GLOBAL("bailiwick_checked", "bailiwick_checked_total", bw_checked,
+           "dnstap responses with a query_zone checked or scrubbed (--bailiwick)."),
+    GLOBAL("bailiwick_scrubbed", "bailiwick_scrubbed_total", bw_scrubbed,
+           "dnstap responses forwarded without their out-of-bailiwick records."),
+    GLOBAL("bailiwick_removed", "bailiwick_removed_total", bw_removed,
+           "Records removed as not at or below query_zone (--bailiwick scrub)."),
     GLOBAL("csum_offloaded", "csum_offloaded_total", csum_offloaded,
            "UDP checksums left to the NIC, accepted unverified."),
     GLOBAL("kernel_drops", "kernel_drops_total", kernel_drops, "Packets libpcap reports dropped."),

@@ -25,7 +25,9 @@
 #include "stats/stats.h"
 
 enum stats_scope { STATS_GLOBAL, STATS_COLL, STATS_INPUT };
-enum stats_type { STATS_COUNTER, STATS_GAUGE };
+/* A HISTOGRAM entry points at a struct match_hist: the file has its
+ * buckets, _sum and _count; the line its KEY_count and KEY_sum_us. */
+enum stats_type { STATS_COUNTER, STATS_GAUGE, STATS_HISTOGRAM };
 
 #define STATS_F_NONZERO 1 /* the line shows it only when not zero */
 /* GLOBAL entries that only place a sum in the global line: REF, the COLL

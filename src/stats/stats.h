@@ -25,6 +25,7 @@
 
 #include "codec/frame.h"
 #include "codec/ipfrag.h"
+#include "codec/match.h"
 #include "codec/tcpdns.h"
 #include "codec/packet.h"
 
@@ -35,6 +36,9 @@ enum stats_drop {
     STATS_DROP_NO_ANSWER = 0, /* -D */
     STATS_DROP_NOT_AUTH,      /* -A */
     STATS_DROP_OVERSIZE,      /* --max-size */
+    STATS_DROP_UNMATCHED,     /* --match require: no query seen for it */
+    STATS_DROP_BAILIWICK,     /* --bailiwick check: question outside query_zone */
+    STATS_DROP_UNPARSABLE,    /* --bailiwick scrub: the message does not parse */
     STATS_DROP_QUEUE_FULL,    /* live input, queue full */
     STATS_DROP_SHUTDOWN,      /* still queued when the flush deadline passed */
     STATS_DROP_SEND_ERROR,    /* the socket refused it for good */
@@ -53,7 +57,12 @@ struct stats {
     uint64_t filtered[STATS_DROP_COUNT]; /* drops decided before queueing */
     uint64_t kernel_drops;               /* pcap ps_drop + ps_ifdrop */
     uint64_t held;        /* packets taken by a reassembler */
+    uint64_t bw_checked;  /* responses with a query_zone that were checked */
+    uint64_t bw_scrubbed; /* responses rewritten without some records */
+    uint64_t bw_removed;  /* records removed by --bailiwick scrub */
     uint64_t reassembled; /* records a reassembler completed */
+    struct match_stats match; /* copied from the matcher on report */
+    struct match_hist latency; /* of matched pairs */
     struct ipfrag_stats frag; /* copied from the reassemblers on report */
     struct tcpdns_stats stream;
     uint64_t csum_offloaded; /* UDP checksum left to the NIC, unverified */

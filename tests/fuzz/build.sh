@@ -2,7 +2,7 @@
 # build.sh: builds the libFuzzer binaries of the fuzz targets.
 #
 # Usage: tests/fuzz/build.sh OUTDIR [TARGET...]
-#   TARGET is packet, dns, frame, dnstap, dnstap_scan, collect, ipfrag or tcpdns
+#   TARGET is packet, dns, frame, dnstap, dnstap_scan, collect, ipfrag, tcpdns or bailiwick
 #   (default: all); each becomes OUTDIR/fuzz_TARGET.
 #
 # Needs clang with libFuzzer (Debian: clang, libclang-rt-14-dev), protoc-c
@@ -16,13 +16,13 @@
 set -eu
 
 usage() {
-    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect|ipfrag|tcpdns ...]" >&2
+    echo "usage: $0 OUTDIR [packet|dns|frame|dnstap|dnstap_scan|collect|ipfrag|tcpdns|bailiwick ...]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
 out=$1
 shift
-targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag tcpdns}
+targets=${*:-packet dns frame dnstap dnstap_scan collect ipfrag tcpdns bailiwick match}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-clang}

@@ -53,4 +53,20 @@ static inline uint64_t fuzz_hash(uint64_t h, const void *p, size_t n)
 }
 #define FUZZ_HASH_INIT 0xcbf29ce484222325ull
 
+/* A time step for the targets with explicit packet time (ipfrag, match):
+ * steps that reach the edges of the timeout, and going backwards. */
+static inline int64_t fuzz_time_step(unsigned code, uint64_t timeout)
+{
+    switch (code) {
+    case 0: return 0;
+    case 1: return 1;
+    case 2: return (int64_t)(timeout / 2);
+    case 3: return (int64_t)timeout;
+    case 4: return (int64_t)timeout + 1;
+    case 5: return -1;
+    case 6: return -(int64_t)timeout;
+    default: return (int64_t)code * 997;
+    }
+}
+
 #endif

@@ -11,7 +11,7 @@
  *                bits 1-2: which of 4 datagram keys (id, addresses, and
  *                          for IPv4 the protocol, 6 or 17)
  *                bit 3: more (MF / M)
- *                bits 4-7: time step, see step() below
+ *                bits 4-7: time step, see fuzz_time_step() in fuzz.h
  *     bytes 1-2  offset, big-endian: bits 0-12 in units of 8 bytes;
  *                bit 15 adds 1 (a misaligned offset, which is invalid)
  *     bytes 3-4  payload length, big-endian
@@ -47,21 +47,6 @@ static uint8_t content(unsigned family, unsigned key, size_t pos)
     uint32_t h = (uint32_t)(pos * 2654435761u) ^ (family * 131u + key * 31u);
 
     return (uint8_t)(h ^ h >> 8 ^ h >> 16);
-}
-
-/* Time steps that reach the edges of the timeout, and going backwards. */
-static int64_t step(unsigned code, uint64_t timeout)
-{
-    switch (code) {
-    case 0: return 0;
-    case 1: return 1;
-    case 2: return (int64_t)(timeout / 2);
-    case 3: return (int64_t)timeout;
-    case 4: return (int64_t)timeout + 1;
-    case 5: return -1;
-    case 6: return -(int64_t)timeout;
-    default: return (int64_t)code * 997;
-    }
 }
 
 static void make_key(struct ipfrag_key *k, unsigned family, unsigned key,
@@ -143,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t proto, *payload;
         int ra, rb;
 
-        now += step(r[0] >> 4, conf.timeout_ns);
+        now += fuzz_time_step(r[0] >> 4, conf.timeout_ns);
         if (now > latest)
             latest = now;
         make_key(&k, family, key, i);

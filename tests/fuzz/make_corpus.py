@@ -3,13 +3,9 @@
 
 Usage: make_corpus.py OUTDIR
 
-<<<<<<< HEAD
 Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan,
-collect and ipfrag (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
-=======
-Writes OUTDIR/<target>/ for packet, dns, frame, dnstap, dnstap_scan, tcpdns and
-collect (and OUTDIR/dnstap_scan_edges/, hand-made frames for the dnstap
->>>>>>> tcpdns
+collect, ipfrag, tcpdns, bailiwick and match (and OUTDIR/dnstap_scan_edges/,
+hand-made frames for the dnstap
 pre-scan, to be copied into corpus/dnstap_scan whole), from
 the repository's own test data: the conformance cases
 (tests/conformance/cases/*.in), the real capture tests/data/kdig-knot.pcap,
@@ -28,11 +24,10 @@ Input layouts (see the comment at the top of each fuzz_<target>.c):
   dnstap   one dnstap protobuf (a Frame Streams data frame)
   dnstap_scan  the same
   collect  one DNSXFR01 message
-<<<<<<< HEAD
   ipfrag   config byte + 5-byte fragment records (hand-made sequences)
-=======
   tcpdns   config byte + segment records (see fuzz_tcpdns.c)
->>>>>>> tcpdns
+  bailiwick  zone length byte + query_zone + DNS message
+  match    config byte + 3-byte message records (hand-made sequences)
 Standard library only.
 """
 
@@ -373,7 +368,6 @@ def scan_edge_cases():
     return cases
 
 
-<<<<<<< HEAD
 def ipfrag_record(off, length, more=False, v6=False, key=0, step=0):
     """One fragment for fuzz_ipfrag.c: flags, offset in 8-byte units (a
     byte offset that is not a multiple of 8 sets the misaligned bit), length.
@@ -419,7 +413,8 @@ def ipfrag_seeds():
     out.append(("no room", bytes((3 | 0 << 2 | 3 << 4,)) + b"".join(
         [r(0, 64, True), r(64, 1)])))
     return out
-=======
+
+
 def tcpdns_msg(i, n=40, query=False):
     """A framed dnsgen-like response (QR set, one question) of n bytes."""
     flags = 0x0100 if query else 0x8180
@@ -467,7 +462,166 @@ def tcpdns_seeds(outdir):
     for k, case in enumerate(cases):
         for sel in (0x0f, 0x33, 0x80 | 0x3e, 0x42, 0x3f):
             write(outdir, "tcpdns", bytes([sel ^ k]) + b"".join(case))
->>>>>>> tcpdns
+
+
+def wire_name(text):
+    """The uncompressed wire form of a dotted name ("." is the root)."""
+    out = b""
+    for label in text.strip(".").split("."):
+        if label:
+            out += bytes((len(label),)) + label.encode()
+    return out + b"\0"
+
+
+def read_name(msg, off):
+    """(name, offset after it) of the possibly compressed name at off, or
+    None; backward pointers only, as bailiwick.h wants."""
+    out, after, hops = b"", None, 0
+    while off < len(msg):
+        c = msg[off]
+        if c & 0xC0 == 0xC0 and off + 1 < len(msg):
+            target = (c & 0x3F) << 8 | msg[off + 1]
+            hops += 1
+            if target >= off or target < 12 or hops > 127:
+                return None
+            after = off + 2 if after is None else after
+            off = target
+        elif c & 0xC0 or off + 1 + c > len(msg):
+            return None
+        else:
+            out += msg[off:off + 1 + c]
+            if c == 0:
+                return out, off + 1 if after is None else after
+            off += 1 + c
+    return None
+
+
+def rr(owner, rtype, rdata, ttl=300, cls=1):
+    return wire_name(owner) + struct.pack(">HHIH", rtype, cls, ttl,
+                                          len(rdata)) + rdata
+
+
+def bailiwick_seeds(outdir, real):
+    """fuzz_bailiwick.c inputs: hand-made responses (a referral with glue
+    in and out of bailiwick, an out-of-zone CNAME target, a foreign NS,
+    OPT and TSIG, pointers into records that go) with the zones that keep
+    or remove their parts, and real responses with their question's
+    zones: root, parent, the name itself and a sibling."""
+    def msg(flags, q, an=(), ns=(), ar=()):
+        h = struct.pack(">HHHHHH", 0x1234, flags, 1, len(an), len(ns),
+                        len(ar))
+        return h + wire_name(q) + b"\0\1\0\1" + b"".join(an + ns + ar)
+    opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    tsig_rd = wire_name("hmac-sha256") + bytes(6) + b"\1\x2c\0\4" + \
+        b"\xde\xad\xbe\xef\x12\x34\0\0\0\0"
+    a = b"\xc0\0\x02\x01"
+    hand = [
+        (["com", "example.com", "net", "."],
+         msg(0x8000, "www.example.com",
+             ns=(rr("example.com", 2, wire_name("ns1.example.com")),
+                 rr("example.com", 2, wire_name("ns2.example.net"))),
+             ar=(rr("ns1.example.com", 1, a), rr("ns2.example.net", 1, a),
+                 opt))),
+        (["example.com", "EXAMPLE.COM", "xexample.com"],
+         msg(0x8580, "www.example.com",
+             an=(rr("www.example.com", 5, wire_name("cdn.other.net")),
+                 rr("cdn.other.net", 1, a)),
+             ns=(rr("example.org", 2, wire_name("ns.example.org")),
+                 rr("example.com", 6, wire_name("ns.example.com") +
+                    wire_name("hostmaster.example.com") + bytes(20))),
+             ar=(rr("mail.example.com", 15, b"\0\x0a" +
+                    wire_name("mx.other.net")), opt,
+                 rr("key", 250, tsig_rd, 0, 255)))),
+    ]
+    # The poisoned answer of test_bailiwick.c: kept records point into
+    # the removed first one.
+    poisoned = bytes.fromhex(
+        "beef8180000100030000000003777777076578616d706c6503636f6d00000100"
+        "01046576696c056f74686572036e657400000100010000012c0004cb007142c0"
+        "0c000500010000012c00060363646ec026046d61696cc010000f00010000012c"
+        "0004000ac021")
+    hand.append((["example.com", "other.net", "."], poisoned))
+    for zones, m in hand:
+        for z in zones:
+            zw = wire_name(z)
+            write(outdir, "bailiwick", bytes((len(zw),)) + zw + m)
+    for m in real:
+        q = read_name(m, 12) if len(m) > 12 else None
+        if q is None:
+            continue
+        name = q[0]
+        zones = [b"\0", name, name[1 + name[0]:] if name[0] else name,
+                 b"\1x" + name if len(name) < 250 else b"\0"]
+        for zw in zones:
+            write(outdir, "bailiwick", bytes((len(zw),)) + zw + m)
+def match_record(resp=False, flow=0, tcp=False, step=0, qid=0, name=0,
+                 flip=False, qtype=0, rcode=0, mode=0, chaos=False,
+                 wrong_qr=False, raw=b""):
+    """One message for fuzz_match.c; mode 0 one question, 1 none, 2 two,
+    3 raw (raw is the message; its first two bytes become the ID)."""
+    b0 = int(resp) | flow << 1 | int(tcp) << 3 | step << 4
+    b1 = qid | name << 3 | int(flip) << 5 | qtype << 6
+    b2 = rcode | mode << 4 | int(chaos) << 6 | int(wrong_qr) << 7
+    rec = bytes((b0, b1, b2))
+    if mode == 3:
+        rec += bytes((len(raw),)) + raw
+    return rec
+
+
+def match_seeds():
+    """(name, input) pairs: each rule of match.h once.
+    Config byte: bits 0-1 max_entries (1, 2, 4, 64), bits 2-3 timeout (1,
+    1000, 1e6 ns, 10 s), bits 4-5 max_query_bytes (0, 12, 20, 512)."""
+    roomy = 3 | 3 << 2 | 3 << 4
+    q = match_record
+    seeds = [
+        ("genuine", [q(), q(resp=True, step=1)]),
+        ("0x20", [q(name=1), q(resp=True, name=1, flip=True, step=1)]),
+        ("wrong id, port, address, transport, type, class",
+         [q(), q(resp=True, qid=1), q(resp=True, flow=1), q(resp=True, flow=2),
+          q(resp=True, tcp=True), q(resp=True, qtype=1), q(resp=True, chaos=True),
+          q(resp=True, name=1)]),
+        ("before the query", [q(resp=True), q(step=1), q(resp=True, step=1)]),
+        ("duplicate", [q(), q(resp=True, step=1), q(resp=True, step=1),
+                       q(resp=True, mode=1, rcode=5)]),
+        ("no question", [q(qid=1), q(qid=2), q(qid=3), q(qid=4), q(qid=5),
+                         q(resp=True, qid=1, mode=1, rcode=1),
+                         q(resp=True, qid=2, mode=1, rcode=2),
+                         q(resp=True, qid=3, mode=1, rcode=4),
+                         q(resp=True, qid=4, mode=1, rcode=5),
+                         q(resp=True, qid=5, mode=1, rcode=0)]),
+        ("cookie-only query", [q(mode=1), q(resp=True, mode=1)]),
+        ("two questions", [q(mode=2), q(resp=True)]),
+        ("pipelined tcp", [q(tcp=True, qid=i, name=i % 4) for i in range(8)] +
+         [q(resp=True, tcp=True, qid=7 - i, name=(7 - i) % 4) for i in range(8)]),
+        ("replaced", [q(name=0), q(name=1), q(resp=True, name=0),
+                      q(resp=True, name=1)]),
+        ("wrong way round", [q(wrong_qr=True), q(resp=True, wrong_qr=True)]),
+        ("raw", [q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x01a\0\0\x01\0\x01"),
+                 q(resp=True, mode=3,
+                   raw=b"\0\0\x81\x80\0\x01\0\0\0\0\0\0\x01A\0\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\xc0\x0c\0\x01\0\x01"),
+                 q(mode=3, raw=b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x03ab"),
+                 q(mode=3, raw=b"\0\0\x01")]),
+        ("expire explicitly", [q(), q(step=15), q(resp=True)]),
+        ("long name", [q(name=3), q(resp=True, name=3, flip=True)]),
+    ]
+    out = []
+    for name, recs in seeds:
+        for cfg in (roomy, 3 | 3 << 2 | 1 << 4, 3 | 3 << 2 | 2 << 4):
+            out.append((name, bytes((cfg,)) + b"".join(recs)))
+    # Time: the timeout edge (timeout 1000 ns: step 3 is one timeout, 4
+    # one more), and a table of one (eviction by count).
+    edge = 3 | 1 << 2 | 3 << 4
+    out.append(("timeout edge", bytes((edge,)) + b"".join(
+        [q(), q(resp=True, step=3), q(qid=1), q(resp=True, qid=1, step=4)])))
+    out.append(("time backwards", bytes((edge,)) + b"".join(
+        [q(), q(qid=1, step=6), q(resp=True, step=4), q(resp=True, qid=1)])))
+    out.append(("evict", bytes((0 | 3 << 2,)) + b"".join(
+        [q(), q(qid=1), q(resp=True), q(resp=True, qid=1)])))
+    out.append(("forget answered", bytes((1 | 3 << 2,)) + b"".join(
+        [q(), q(resp=True), q(qid=1), q(qid=2), q(resp=True)])))
+    return out
 
 
 def main():
@@ -477,6 +631,7 @@ def main():
     tmp = tempfile.mkdtemp()
 
     # packet, dns, collect: the conformance cases (raw IPv4).
+    real = []  # DNS messages for the bailiwick seeds
     cases = os.path.join(TESTS, "conformance", "cases")
     for name in sorted(os.listdir(cases)):
         if not name.endswith(".in"):
@@ -487,6 +642,7 @@ def main():
         dns = udp_payload(ip)
         if dns is not None:
             dns_seeds(outdir, dns, ip[12:16])
+            real.append(dns)
 
     # The real capture, and small synthetic ones with every kind of packet
     # gen_pcap.py makes (VLAN, QinQ, IPv6, options, broken ones).
@@ -505,6 +661,8 @@ def main():
                 dns = udp_payload(ip)
                 if dns is not None:
                     dns_seeds(outdir, dns)
+                    if path == pcaps[0]:
+                        real.append(dns)
                 if i % 10 == 0:
                     for sel, b in relink(et, ip):
                         write(outdir, "packet", bytes((sel,)) + b)
@@ -558,12 +716,12 @@ def main():
               struct.pack(">II", 0, 16) + struct.pack(">III", 2, 1, 4) + b"nope"):
         write(outdir, "frame", frame_input(s))
         write(outdir, "frame", frame_input(s, 0, (1,)))
-<<<<<<< HEAD
     for _, data in ipfrag_seeds():
         write(outdir, "ipfrag", data)
-=======
     tcpdns_seeds(outdir)
->>>>>>> tcpdns
+    bailiwick_seeds(outdir, real)
+    for _, data in match_seeds():
+        write(outdir, "match", data)
     shutil.rmtree(tmp)
 
 

@@ -14,7 +14,7 @@
 : "${TESTS_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 
 status=0
-for t in packet dns frame dnstap dnstap_scan collect ipfrag tcpdns; do
+for t in packet dns frame dnstap dnstap_scan collect ipfrag tcpdns bailiwick match; do
     r=tests/fuzz/replay_$t
     c=$TESTS_SRCDIR/fuzz/corpus/$t
     if [ ! -x "$r" ]; then

@@ -206,9 +206,15 @@ def parse_prom(text):
         if not m:
             raise PromError("line %d: not a sample line: %r" % (lineno, line))
         name, lab, val = m.groups()
-        if name not in types:
+        # A histogram's samples are BASE_bucket, BASE_sum and BASE_count
+        # of the family BASE.
+        family = name
+        hm = re.match(r"^(.*)_(bucket|sum|count)$", name)
+        if name not in types and hm and types.get(hm.group(1)) == "histogram":
+            family = hm.group(1)
+        if family not in types:
             raise PromError("line %d: sample %s without a preceding # TYPE" % (lineno, name))
-        enter(name, lineno)
+        enter(family, lineno)
         labels = {}
         if lab is not None:
             pos = 0
@@ -232,7 +238,7 @@ def parse_prom(text):
         if not VALUE_RE.match(val):
             raise PromError("line %d: bad value %r" % (lineno, val))
         v = float(val)
-        if types[name] == "counter" and not v >= 0:
+        if types[family] in ("counter", "histogram") and not v >= 0:
             raise PromError("line %d: negative counter" % lineno)
         key = (name, frozenset(labels.items()))
         if key in samples:
@@ -360,6 +366,25 @@ def check_names(what, text, glob, colls, inputs):
     seen, bad = set(), []
     for (name, labels), v in sorted(s.items()):
         lab = dict(labels)
+        hm = re.match(r"^(.*)_(bucket|sum|count)$", name)
+        if name not in helps and hm and _types.get(hm.group(1)) == "histogram":
+            # The line has BASE_count and BASE_sum_us; the buckets are the
+            # file's alone (cumulative, +Inf == the count).
+            base = helps.get(hm.group(1), "").split(",")[0].strip()[:-len("_count")]
+            line = glob
+            if hm.group(2) == "count":
+                key, want = base + "_count", v
+            elif hm.group(2) == "sum":
+                key, want = base + "_sum_us", int(round(v * 1e6))
+            else:
+                if lab.get("le") == "+Inf" and v != glob.get(base + "_count"):
+                    bad.append("%s{le=+Inf} %r, %s_count %r" % (name, v, base, glob.get(base + "_count")))
+                continue
+            if abs(line.get(key, -10) - want) > 1:
+                bad.append("%s: %r in the file, %s=%r in the line" % (name, v, key, line.get(key)))
+            else:
+                seen.add((("global", ""), key))
+            continue
         key = helps.get(name)
         if key is None:
             bad.append("%s: no '(stats line: KEY)' in its HELP" % name)
