@@ -8,7 +8,12 @@ medians are reported):
                (pcapcount, same BPF filter), tcpdump -r -w /dev/null (same
                filter), raw sendmmsg limit (rawsend: the datagrams tapxfr
                sent, same sizes, batches of 256 as tapxfr's sender), and the 2004
-               dnslogger-forward's reference rate.
+               dnslogger-forward's reference rate; tapxfr --no-reassembly
+               too (against the same sendmmsg anchor, and as an anchor of
+               tapxfr's default: the cost of reassembly on plain traffic).
+  pcap-mix     pcap file with a realistic mix (gen_wire.py: about 5% of the
+               responses over TCP, 2% in IP fragments, the rest plain UDP)
+               -> UDP collector; anchor: raw sendmmsg limit (as pcap-udp).
   dnstap-sock  dnstap over a Unix socket fed by fstrm_blast.py -> UDP
                collector; anchors: fstrm_capture -w /dev/null (framing only)
                and golang `dnstap -u SOCK -q` (decoding). Timed from the
@@ -18,7 +23,8 @@ medians are reported):
   pcap-tcp     pcap file -> TCP collector (-t); anchor: raw TCP send limit.
   memory       peak RSS at --count and --big-count inputs, and with a TCP
                collector that sends the banner and never reads (stall).
-  callgrind    instructions per forwarded record on --cg-count inputs.
+  callgrind    instructions per forwarded record on --cg-count inputs (pcap,
+               the pcap mix, dnstap file).
 
 Every tapxfr run is checked: exit status 0, its final stats line found,
 forwarded == responses, pending == 0, the collector counted exactly
@@ -42,7 +48,15 @@ import tempfile
 import threading
 import time
 
-DEFAULT_BPF = "udp port 53 or (vlan and udp port 53) or (vlan and udp port 53)"
+# tapxfr's default capture filter on Ethernet (PCAPIN_FILTER_ETHER_REASM in
+# src/input/pcapin.h): DNS over UDP and TCP/53 and the fragments that carry
+# no port, bare or inside one or two VLAN tags. The libpcap and tcpdump
+# anchors use it, so that they read what tapxfr reads.
+_REASM = "(udp port 53 or tcp port 53 or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))"
+DEFAULT_BPF = "%s or (vlan and %s) or (vlan and %s)" % (_REASM, _REASM, _REASM)
+# With --no-reassembly tapxfr uses the old filter (PCAPIN_FILTER_ETHER):
+# UDP port 53 only.
+NO_REASM_BPF = "udp port 53 or (vlan and udp port 53) or (vlan and udp port 53)"
 CT_DNSTAP = "protobuf:dnstap.Dnstap"
 MIB = 1024 * 1024
 
@@ -63,7 +77,23 @@ DNSLOGGER_SECONDS = 1.75
 # Datagrams per sendmmsg(), as tapxfr's sender (SENDER_BATCH in
 # src/output/sender.h): the raw send limit is measured the same way.
 UDP_BATCH = 256
-ALL_SCENARIOS = ["pcap-udp", "dnstap-sock", "dnstap-file", "pcap-tcp", "memory", "callgrind"]
+
+# The realistic mix (pcap-mix): gen_wire.py with --repeat R --plain P. One
+# repeat of its cases makes about 227 frames and 44.5 expected responses
+# (31.5 over TCP, 13 reassembled from fragments); one plain exchange about
+# 1.96 frames and 0.97 responses. P = 603.4 R gives 5% of the responses over
+# TCP and 2% from fragments; R = count / 1412 gives about `count` frames.
+WIRE_FRAMES_PER_REPEAT = 1412
+WIRE_PLAIN_PER_REPEAT = 603.4
+WIRE_MTU = 1280
+
+
+def wire_params(count):
+    r = max(1, round(count / WIRE_FRAMES_PER_REPEAT))
+    return r, round(r * WIRE_PLAIN_PER_REPEAT)
+
+
+ALL_SCENARIOS = ["pcap-udp", "pcap-mix", "dnstap-sock", "dnstap-file", "pcap-tcp", "memory", "callgrind"]
 
 
 def log(msg=""):
@@ -223,10 +253,23 @@ class Harness:
         return h.hexdigest()[:10]
 
     def data_path(self, kind, count):
-        script = "gen_pcap.py" if kind == "pcap" else "gen_dnstap.py"
-        ext = "pcap" if kind == "pcap" else "fstrm"
+        script = {"pcap": "gen_pcap.py", "dnstap": "gen_dnstap.py", "wire": "gen_wire.py"}[kind]
+        ext = "fstrm" if kind == "dnstap" else "pcap"
         base = "%s-%d-s%d-%s" % (kind, count, self.a.seed, self.gen_hash(script))
+        if kind == "wire":
+            r, pl = wire_params(count)
+            base = "%s-%d-r%d-p%d-m%d-s%d-%s" % (kind, count, r, pl, WIRE_MTU, self.a.seed,
+                                                self.gen_hash(script))
         return script, os.path.join(self.cache, base + "." + ext), os.path.join(self.cache, base + ".json")
+
+    def gen_argv(self, script, kind, count, path, stats):
+        if kind != "wire":
+            return [sys.executable, os.path.join(self.tools, script), "--count", str(count),
+                    "--seed", str(self.a.seed), "--out", path + ".tmp", "--stats", stats + ".tmp"]
+        r, pl = wire_params(count)
+        return [sys.executable, os.path.join(self.tools, script), "--repeat", str(r), "--plain", str(pl),
+                "--mtu", str(WIRE_MTU), "--seed", str(self.a.seed), "--out", path + ".tmp",
+                "--expected", wire_oracle(stats) + ".tmp"]
 
     def generate(self, needs):
         """needs: list of (kind, count). Generates what is not cached, two
@@ -243,14 +286,24 @@ class Harness:
             while todo and len(running) < 2:
                 script, path, stats, kind, count = todo.pop(0)
                 log("  generating %s %d (seed %d) -> %s" % (kind, count, self.a.seed, path))
-                argv = [sys.executable, os.path.join(self.tools, script), "--count", str(count),
-                        "--seed", str(self.a.seed), "--out", path + ".tmp", "--stats", stats + ".tmp"]
+                argv = self.gen_argv(script, kind, count, path, stats)
                 p = popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                running.append((p, path, stats))
-            p, path, stats = running.pop(0)
+                running.append((p, path, stats, kind, time.time()))
+            p, path, stats, kind, t1 = running.pop(0)
             _, err = p.communicate()
             if p.returncode != 0:
                 raise BenchError("generator failed for %s: %s" % (path, err.decode(errors="replace")))
+            if kind == "wire":
+                # The oracle (every response, in hex) is large: its counts
+                # go to the small stats file the benchmark reads.
+                ora = wire_oracle(stats)
+                os.rename(ora + ".tmp", ora)
+                with open(ora) as f:
+                    ex = json.load(f)
+                with open(stats + ".tmp", "w") as f:
+                    json.dump(wire_summary(ex, time.time() - t1), f, indent=1)
+                    f.write("\n")
+                del ex
             os.rename(stats + ".tmp", stats)
             os.rename(path + ".tmp", path)
         if time.time() - t0 > 1:
@@ -259,17 +312,30 @@ class Harness:
             with open(stats) as f:
                 self.data[key] = (path, json.load(f))
 
-    def expect(self, kind, count):
+    def expect(self, kind, count, reassembly=True):
         """(low, high) bounds on tapxfr's `responses` from the generator's
         own counts. dnstap: AUTH_RESPONSE + RESOLVER_RESPONSE exactly (the
-        default --dnstap-types). pcap: every valid UDP response, plus at
-        most the deliberately broken packets that still look like one."""
+        default --dnstap-types). pcap: every valid UDP response and, with
+        reassembly (tapxfr's default), every DNS over TCP response (each a
+        whole message in one segment), plus at most the deliberately broken
+        packets that still look like one. wire (gen_wire.py): exactly the
+        responses its oracle expects (with reassembly)."""
         gs = self.data[(kind, count)][1]
         if kind == "dnstap":
             n = gs.get("AUTH_RESPONSE", 0) + gs.get("RESOLVER_RESPONSE", 0) + gs.get("FORWARDER_RESPONSE", 0)
             return n, n
-        lo = gs["dns_udp_responses"]
+        if kind == "wire":
+            n = gs["counts"]["expected"] if reassembly else gs["counts"]["expected_plain"]
+            return n, n
+        lo = gs["dns_udp_responses"] + (gs.get("tcp_dns_response", 0) if reassembly else 0)
         return lo, lo + sum(v for k, v in gs.items() if k.startswith("malformed_"))
+
+    def records(self, kind, count):
+        """Input records (packets, frames) of a generated input."""
+        gs = self.data[(kind, count)][1]
+        if kind == "wire":
+            return gs["counts"]["frames"]
+        return gs.get("packets", count)
 
     # -------------------------------------------------------------- collector
     def collector(self, mode, stall=False, sizes=None):
@@ -482,8 +548,12 @@ class Harness:
         ndg = os.path.getsize(sizes) // 2
         self.sizes_pcap = (sizes, ndg)
         have_tcpdump = shutil.which("tcpdump")
+        exp_nr = self.expect("pcap", self.a.count, reassembly=False)
         contenders = [
             ("tapxfr", lambda i: self.run_tapxfr_file("pcap-udp tapxfr #%d" % i, ["-r", pcap], "u", exp)),
+            ("tapxfr_noreasm", lambda i: self.run_tapxfr_file(
+                "pcap-udp tapxfr --no-reassembly #%d" % i, ["-r", pcap], "u", exp_nr,
+                extra=["--no-reassembly"])),
             ("pcapcount", lambda i: self.run_simple("pcap-udp pcapcount #%d" % i,
                                                     [self.bin("pcapcount"), pcap, DEFAULT_BPF])),
             ("sendmmsg", lambda i: self.run_rawsend("pcap-udp rawsend #%d" % i, "u", sizes, ndg)),
@@ -512,8 +582,51 @@ class Harness:
         self.row(scen, "dnslogger-forward 2004 (ref figure)", res["tapxfr"], dl, ref=dl, target=0.5,
                  note=">= 2x its rate per forwarded message (reference figure %.2fM in %.2fs, "
                       "scaled to %d)" % (DNSLOGGER_FORWARDED / 1e6, DNSLOGGER_SECONDS, fwd))
+        # Reassembly on plain traffic: the same file with --no-reassembly
+        # (UDP only: the old filter, no TCP; so a few fewer forwarded),
+        # against the same sendmmsg anchor, and as the anchor of the default.
+        fwd_nr = res["tapxfr_noreasm"][0]["forwarded"] or 0
+        scen_nr = "pcap -> UDP --no-reassembly (%s pkts, %d fwd)" % (human(self.a.count), fwd_nr)
+        self.row(scen_nr, "sendmmsg x%d limit, %d dgrams" % (UDP_BATCH, ndg), res["tapxfr_noreasm"],
+                 res["sendmmsg"], ref=REF["sendmmsg_per_dgram"] * ndg, target=1 / 0.8,
+                 note=">= 80%% of the sendmmsg rate (the anchor sends the default's %d datagrams)" % ndg)
+        self.row(scen, "tapxfr --no-reassembly (%d fwd)" % fwd_nr, res["tapxfr"], res["tapxfr_noreasm"],
+                 note="no target (information: the cost of reassembly on plain traffic)")
         self.summary["scenarios"]["pcap-udp"] = scen_summary(res, {"forwarded": fwd, "datagrams": ndg,
-                                                                   "bpf_packets": pkt})
+                                                                   "bpf_packets": pkt,
+                                                                   "forwarded_no_reassembly": fwd_nr,
+                                                                   "bpf": DEFAULT_BPF,
+                                                                   "bpf_no_reassembly": NO_REASM_BPF})
+
+    def sc_pcap_mix(self):
+        """gen_wire.py's capture (about 5% of the responses over TCP, 2% in
+        IP fragments) -> UDP collector, against the raw sendmmsg limit of
+        the same datagrams."""
+        pcap, gs = self.data[("wire", self.a.count)]
+        exp = self.expect("wire", self.a.count)
+        mix = gs["mix"]
+        log("  capture: %d frames (gen_wire.py --repeat %d --plain %d --mtu %d --seed %d); %d responses "
+            "expected: %.2f%% over TCP, %.2f%% from IP fragments, %.2f%% plain UDP; %d withheld (broken "
+            "on purpose)" % (gs["counts"]["frames"], gs["options"]["repeat"], gs["options"]["plain"],
+                             gs["options"]["mtu"], gs["options"]["seed"], gs["counts"]["expected"],
+                             mix["tcp_pct"], mix["ipfrag_pct"], mix["plain_pct"], gs["counts"]["withheld"]))
+        sizes = os.path.join(self.tmp, "mix.sizes")
+        log("  calibration (and warm-up): tapxfr run recording datagram sizes")
+        cal = self.run_tapxfr_file("pcap-mix calibration", ["-r", pcap], "u", exp, sizes=sizes)
+        ndg = os.path.getsize(sizes) // 2
+        res = self.rounds([
+            ("tapxfr", lambda i: self.run_tapxfr_file("pcap-mix tapxfr #%d" % i, ["-r", pcap], "u", exp)),
+            ("sendmmsg", lambda i: self.run_rawsend("pcap-mix rawsend #%d" % i, "u", sizes, ndg)),
+        ])
+        fwd = cal["forwarded"] or 0
+        scen = "pcap mix -> UDP (%s pkts, %d fwd)" % (human(gs["counts"]["frames"]), fwd)
+        self.row(scen, "sendmmsg x%d limit, %d dgrams" % (UDP_BATCH, ndg), res["tapxfr"], res["sendmmsg"],
+                 ref=REF["sendmmsg_per_dgram"] * ndg,
+                 note="no target (information: %.1f%% TCP, %.1f%% fragmented)" % (mix["tcp_pct"],
+                                                                                  mix["ipfrag_pct"]))
+        self.summary["scenarios"]["pcap-mix"] = scen_summary(res, {
+            "forwarded": fwd, "datagrams": ndg, "expected": gs["counts"]["expected"],
+            "frames": gs["counts"]["frames"], "mix": mix, "gen_wire": gs["options"]})
 
     def sc_dnstap_sock(self):
         fst, _ = self.data[("dnstap", self.a.count)]
@@ -710,7 +823,8 @@ class Harness:
             self.fail("callgrind", "valgrind is not installed (apt-get install valgrind)")
             return
         cg = {}
-        for name, kind, opt in (("pcap file -> UDP", "pcap", "-r"), ("dnstap file -> UDP", "dnstap", "--dnstap-file")):
+        for name, kind, opt in (("pcap file -> UDP", "pcap", "-r"), ("pcap mix -> UDP", "wire", "-r"),
+                                ("dnstap file -> UDP", "dnstap", "--dnstap-file")):
             res = {}
             for count in (TINY, self.a.cg_count):
                 outf = os.path.join(self.out, "callgrind.%s.%d.out" % (kind, count))
@@ -729,10 +843,11 @@ class Harness:
             top = callgrind_top(big["outfile"], 8)
             with open(os.path.join(self.out, "callgrind.%s.annotate.txt" % kind), "w") as f:
                 f.write(callgrind_annotate(big["outfile"]))
-            self.cg_rows.append({"path": name, "records": self.a.cg_count, "forwarded": fwd, "ir": big["ir"],
+            nrec = self.records(kind, self.a.cg_count)
+            self.cg_rows.append({"path": name, "records": nrec, "forwarded": fwd, "ir": big["ir"],
                                  "ir_per_fwd": per, "ir_startup": tiny["ir"], "ir_per_fwd_marginal": marg,
                                  "top": top})
-            cg[name] = {"input_records": self.a.cg_count, "forwarded": fwd, "instructions": big["ir"],
+            cg[name] = {"input_records": nrec, "forwarded": fwd, "instructions": big["ir"],
                         "instructions_per_forwarded": per, "startup_instructions_%d" % TINY: tiny["ir"],
                         "marginal_instructions_per_forwarded": marg, "top_self": top,
                         "callgrind_out": big["outfile"]}
@@ -743,7 +858,7 @@ class Harness:
         log("")
         log("== speed (wall seconds, medians of %d runs; ratio = tapxfr time / anchor time; 'ref s': the "
             "anchor's reference figure on an idle machine; 'cpu s': user+system, tapxfr/anchor)" % self.a.runs)
-        hdr = "%-45s %-35s %9s %9s %8s %7s  %-14s %-8s %s" % ("scenario", "anchor", "tapxfr s", "anchor s",
+        hdr = "%-50s %-35s %9s %9s %8s %7s  %-14s %-8s %s" % ("scenario", "anchor", "tapxfr s", "anchor s",
                                                            "ref s", "ratio", "target", "met?", "cpu s")
         log(hdr)
         log("-" * len(hdr))
@@ -752,8 +867,8 @@ class Harness:
             met = fmt_met(r["met"])
             cpu = "%.2f/%s" % (r["tapxfr_cpu_s"] or 0, "%.2f" % r["anchor_cpu_s"] if r["anchor_cpu_s"]
                                 else "-")
-            log("%-45s %-35s %9.3f %9.3f %8s %7.3f  %-14s %-8s %s" % (
-                r["scenario"][:45], r["anchor"][:35], r["tapxfr_s"], r["anchor_s"],
+            log("%-50s %-35s %9.3f %9.3f %8s %7.3f  %-14s %-8s %s" % (
+                r["scenario"][:50], r["anchor"][:35], r["tapxfr_s"], r["anchor_s"],
                 "%.3f" % r["ref_s"] if r["ref_s"] else "-", r["ratio"], tgt, met, cpu))
         for r in self.rows:
             if r["target_ratio_max"]:
@@ -817,6 +932,24 @@ class Collector:
 # ------------------------------------------------------------------ helpers
 
 TINY = 1000
+
+
+def wire_oracle(stats):
+    """gen_wire.py's full oracle (kept next to the summary the benchmark reads)."""
+    return stats[:-len(".json")] + ".expected.json"
+
+
+def wire_summary(ex, seconds):
+    """The counts of gen_wire.py's oracle and the mix they make."""
+    c = ex["counts"]
+    n = c["expected"] or 1
+    tcp = c["expected_tcp"]
+    frag = sum(1 for e in ex["responses"] if e["needs"] == "ipfrag")
+    return {"generator": "gen_wire.py", "options": ex["options"], "counts": c, "cases": ex["cases"],
+            "mix": {"tcp": tcp, "ipfrag": frag, "plain": c["expected_plain"],
+                    "tcp_pct": 100.0 * tcp / n, "ipfrag_pct": 100.0 * frag / n,
+                    "plain_pct": 100.0 * c["expected_plain"] / n},
+            "seconds": round(seconds, 1)}
 
 
 def med(runs):
@@ -895,7 +1028,7 @@ def callgrind_top(path, n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True, help="tapxfr build directory (src/tapxfr)")
-    ap.add_argument("--tools", required=True, help="directory of gen_pcap.py, gen_dnstap.py, fstrm_blast.py")
+    ap.add_argument("--tools", required=True, help="directory of gen_pcap.py, gen_dnstap.py, gen_wire.py, fstrm_blast.py")
     ap.add_argument("--bin", required=True, help="directory of the compiled helpers")
     ap.add_argument("--cache", default=os.environ.get("TAPXFR_BENCH_CACHE"), help="generated data cache "
                     "(default $TAPXFR_BENCH_CACHE or BUILD/tests/bench/data)")
@@ -940,6 +1073,8 @@ def main():
     needs = set()
     if set(scen) & {"pcap-udp", "pcap-tcp", "memory"}:
         needs.add(("pcap", a.count))
+    if "pcap-mix" in scen:
+        needs.add(("wire", a.count))
     if set(scen) & {"dnstap-sock", "dnstap-file", "memory"}:
         needs.add(("dnstap", a.count))
     if "memory" in scen:
@@ -947,11 +1082,12 @@ def main():
         if a.big_count:
             needs |= {("pcap", a.big_count), ("dnstap", a.big_count)}
     if "callgrind" in scen:
-        needs |= {("pcap", a.cg_count), ("dnstap", a.cg_count), ("pcap", TINY), ("dnstap", TINY)}
+        needs |= {("pcap", a.cg_count), ("dnstap", a.cg_count), ("pcap", TINY), ("dnstap", TINY),
+                  ("wire", a.cg_count), ("wire", TINY)}
     log("== data")
     h.generate(sorted(needs, key=lambda x: x[1]))
 
-    fns = {"pcap-udp": h.sc_pcap_udp, "dnstap-sock": h.sc_dnstap_sock, "dnstap-file": h.sc_dnstap_file,
+    fns = {"pcap-udp": h.sc_pcap_udp, "pcap-mix": h.sc_pcap_mix, "dnstap-sock": h.sc_dnstap_sock, "dnstap-file": h.sc_dnstap_file,
            "pcap-tcp": h.sc_pcap_tcp, "memory": h.sc_memory, "callgrind": h.sc_callgrind}
     timings = {}
     for s in scen:
