@@ -793,11 +793,11 @@ int tcpdns_add(struct tcpdns *t, const struct tcpdns_key *k, uint32_t seq,
             free_flow(t, &t->flows[i]);
             t->stats.resets++;
         }
-        return 0;
+        return (int)t->ready_count; /* what expiring idle flows gave */
     }
     f = flow_for(t, k, seq, flags, len, now_ns);
     if (!f)
-        return 0;
+        return (int)t->ready_count;
     touch(t, f, now_ns);
     if (flags & TCPDNS_SYN)
         seq++;

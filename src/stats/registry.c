@@ -128,6 +128,8 @@ const struct stats_def stats_defs[] = {
     GLOBAL("tcp_bad_length", "tcp_bad_length_total", stream.bad_length, "TCP length prefixes below a DNS header: sync lost."),
     GLOBAL("tcp_truncated", "tcp_truncated_total", stream.truncated, "Partial DNS messages left at FIN."),
     GLOBAL("tcp_dropped", "tcp_dropped_total", stream.dropped, "TCP segments refused."),
+    GLOBAL("tcp_unread", "tcp_unread_total", stream.unread,
+           "DNS messages over TCP lost for want of room in the output area (expected 0)."),
     ONE(STATS_GLOBAL, STATS_GAUGE, 0, "tcp_active", "tcp_active", G(stream.active), "TCP directions followed now."),
     {STATS_GLOBAL, STATS_COUNTER, STATS_F_NONZERO, "pkt_", "packets_skipped_total", "reason",
      NULL, G(malformed_by), 1, PKT_REASON_COUNT, pkt_member,
