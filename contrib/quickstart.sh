@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TAPXFR_BIN:-$top/src}
 sample=${1:-$top/contrib/sample.pcap}
 [ $# -gt 0 ] && shift
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tapxfr-quickstart.XXXXXX")
 cpid=""
 cleanup() { [ -n "$cpid" ] && kill "$cpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM

@@ -70,7 +70,8 @@ static size_t tcp4(uint8_t *p, unsigned flags, const uint8_t *data, size_t n, in
     p[7] = 0x22; /* seq 0x11000022 */
     p[12] = 0x50;
     p[13] = (uint8_t)flags;
-    memcpy(p + 20, data, n);
+    if (n)
+        memcpy(p + 20, data, n);
     if (csum == 2) {
         uint8_t ph[8];
         memcpy(ph, S4, 4);
