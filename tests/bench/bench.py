@@ -8,7 +8,8 @@ medians are reported):
                (pcapcount, same BPF filter), tcpdump -r -w /dev/null (same
                filter), raw sendmmsg limit (rawsend: the datagrams tapxfr
                sent, same sizes, batches of 256 as tapxfr's sender), and the 2004
-               dnslogger-forward's reference rate; tapxfr --no-reassembly
+               dnslogger-forward's reference rate; tapxfr --match count (target
+               1.15x of the same without matching); tapxfr --no-reassembly
                too (against the same sendmmsg anchor, and as an anchor of
                tapxfr's default: the cost of reassembly on plain traffic).
   pcap-mix     pcap file with a realistic mix (gen_wire.py: about 5% of the
@@ -554,6 +555,9 @@ class Harness:
             ("tapxfr_noreasm", lambda i: self.run_tapxfr_file(
                 "pcap-udp tapxfr --no-reassembly #%d" % i, ["-r", pcap], "u", exp_nr,
                 extra=["--no-reassembly"])),
+            ("tapxfr_match", lambda i: self.run_tapxfr_file(
+                "pcap-udp tapxfr --match count #%d" % i, ["-r", pcap], "u", exp,
+                extra=["--match", "count"])),
             ("pcapcount", lambda i: self.run_simple("pcap-udp pcapcount #%d" % i,
                                                     [self.bin("pcapcount"), pcap, DEFAULT_BPF])),
             ("sendmmsg", lambda i: self.run_rawsend("pcap-udp rawsend #%d" % i, "u", sizes, ndg)),
@@ -592,6 +596,11 @@ class Harness:
                  note=">= 80%% of the sendmmsg rate (the anchor sends the default's %d datagrams)" % ndg)
         self.row(scen, "tapxfr --no-reassembly (%d fwd)" % fwd_nr, res["tapxfr"], res["tapxfr_noreasm"],
                  note="no target (information: the cost of reassembly on plain traffic)")
+        # Matching (RFC 5452) on the same file: --match count forwards the
+        # same records and holds every response to its query.
+        self.row("pcap -> UDP --match count (%s pkts, %d fwd)" % (human(self.a.count), fwd),
+                 "the same without matching", res["tapxfr_match"], res["tapxfr"], target=1.15,
+                 note="--match count within 1.15x of no matching")
         self.summary["scenarios"]["pcap-udp"] = scen_summary(res, {"forwarded": fwd, "datagrams": ndg,
                                                                    "bpf_packets": pkt,
                                                                    "forwarded_no_reassembly": fwd_nr,
