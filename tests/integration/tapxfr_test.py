@@ -48,6 +48,8 @@ The contract the oracle implements (see the tapxfr manual):
 import array
 import atexit
 import collections
+import contextlib
+import ctypes
 import os
 import re
 import select
@@ -173,6 +175,80 @@ def tempdir():
     d = tempfile.TemporaryDirectory(prefix="tapxfr-test-")
     _tmpdirs.append(d)
     return d.name
+
+
+# ------------------------------------------------------------ namespaces
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "setns: " + os.strerror(e))
+
+
+class Netns:
+    """A network namespace made with `ip netns add`, deleted at exit (it
+    sits in the cleanup list, which runs on every way out: done, skip,
+    watchdog, an exception, a signal: see fail_on_signals())."""
+
+    def __init__(self, name):
+        self.ip_bin = require_tool("ip")
+        self.name = name
+        self.path = "/run/netns/" + name
+        _tmpdirs.append(self)
+        r = subprocess.run([self.ip_bin, "netns", "add", name], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("ip netns add %s: %s" % (name, r.stdout.decode(errors="replace")))
+        self.made = True
+
+    def cmd(self, args):
+        return [self.ip_bin, "netns", "exec", self.name] + list(args)
+
+    def ip(self, *args):
+        r = subprocess.run([self.ip_bin, "-n", self.name] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("ip -n %s %s: %s" % (self.name, " ".join(args),
+                                                     r.stdout.decode(errors="replace")))
+
+    @contextlib.contextmanager
+    def inside(self):
+        """Runs the block with this thread in the namespace: sockets made
+        there stay in it."""
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            _setns(fd)
+            try:
+                yield
+            finally:
+                _setns(own)
+        finally:
+            os.close(fd)
+            os.close(own)
+
+    def cleanup(self):
+        if getattr(self, "made", False):
+            subprocess.run([self.ip_bin, "netns", "del", self.name], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10)
+            self.made = False
+
+
+def _bye(signum, frame):
+    print("FAIL: signal %d" % signum, flush=True)
+    _cleanup()
+    os._exit(EXIT_FAIL)
+
+
+def fail_on_signals():
+    """A test that builds namespaces fails on SIGTERM, SIGINT and SIGHUP
+    after its cleanup, so no namespace outlives it."""
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, _bye)
 
 
 class Test:

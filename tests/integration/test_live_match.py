@@ -52,8 +52,6 @@ match_unmatched == drop_unmatched == the forgeries, match_duplicates 0;
 order: the forgeries did reach the capture) with the same match_*
 counters and drop_unmatched 0.
 """
-import contextlib
-import ctypes
 import json
 import os
 import random
@@ -245,73 +243,8 @@ N4, N6 = 20, 10
 
 # ------------------------------------------------------------ namespaces
 
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def _setns(fd):
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, "setns: " + os.strerror(e))
-
-
-class Netns:
-    """A network namespace made with `ip netns add`, deleted at exit (it
-    sits in tapxfr_test's cleanup list, which runs on every way out: done,
-    skip, watchdog, an exception, a signal)."""
-
-    def __init__(self, name):
-        self.name = name
-        self.path = "/run/netns/" + name
-        tt._tmpdirs.append(self)
-        r = subprocess.run([IP, "netns", "add", name], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=10)
-        if r.returncode != 0:
-            raise RuntimeError("ip netns add %s: %s" % (name, r.stdout.decode(errors="replace")))
-        self.made = True
-
-    def cmd(self, args):
-        return [IP, "netns", "exec", self.name] + list(args)
-
-    def ip(self, *args):
-        r = subprocess.run([IP, "-n", self.name] + list(args), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=10)
-        if r.returncode != 0:
-            raise RuntimeError("ip -n %s %s: %s" % (self.name, " ".join(args),
-                                                     r.stdout.decode(errors="replace")))
-
-    @contextlib.contextmanager
-    def inside(self):
-        """Runs the block with this thread in the namespace: sockets made
-        there stay in it."""
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            _setns(fd)
-            try:
-                yield
-            finally:
-                _setns(own)
-        finally:
-            os.close(fd)
-            os.close(own)
-
-    def cleanup(self):
-        if getattr(self, "made", False):
-            subprocess.run([IP, "netns", "del", self.name], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=10)
-            self.made = False
-
-
-def _bye(signum, frame):
-    print("FAIL: signal %d" % signum, flush=True)
-    tt._cleanup()
-    os._exit(tt.EXIT_FAIL)
-
-
-signal.signal(signal.SIGTERM, _bye)
-signal.signal(signal.SIGINT, _bye)
-signal.signal(signal.SIGHUP, _bye)
+Netns = tt.Netns
+tt.fail_on_signals()
 
 tag = "%d%03d" % (os.getpid(), random.randrange(1000))
 srv = Netns("tapxfr-forge-srv-" + tag)
